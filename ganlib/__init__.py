@@ -1,0 +1,7 @@
+"""ganlib: the small library behind the hands-on GAN course.
+
+Every notebook imports its models, losses, data, training loop and plots from here,
+so the code a learner reads in a notebook is the code the tests check.
+"""
+
+__version__ = "0.1.0"

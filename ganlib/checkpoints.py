@@ -1,0 +1,94 @@
+"""Saving and loading training state without ever losing work.
+
+Checkpoints hold only tensors, numbers, strings, lists and dicts, so they load with
+``torch.load(weights_only=True)``: no pickled code runs when a learner opens one.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write ``state`` to ``path`` atomically.
+
+    The data goes to a temporary file in the same folder, is flushed to disk, then
+    renamed over ``path`` in one step; a crash or kill at any moment leaves either the
+    old checkpoint or the new one, never a half-written file.
+
+    Args:
+        state: a dict of tensors, state dicts, numbers and strings.
+        path: destination file; its folder is created if needed.
+
+    Returns:
+        The destination path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (or any plain state dict).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is truncated, corrupt or holds pickled code.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No checkpoint at {path}. Check the path, or train first (fit(..., "
+            "checkpoint_path=...) writes one)."
+        )
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as error:
+        raise ValueError(
+            f"The checkpoint {path} could not be read; it is truncated or corrupt "
+            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
+            "Delete it to start training afresh, or restore it from a backup."
+        ) from error
+
+
+def load_model_state(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Load ``state_dict`` into ``model``, with an error that names a mismatch plainly.
+
+    Args:
+        model: the module to fill.
+        state_dict: its saved parameters and buffers.
+        source: a name for the error message (e.g. the file name).
+    """
+    expected, given = set(model.state_dict()), set(state_dict)
+    if expected != given:
+        missing, unexpected = sorted(expected - given)[:3], sorted(given - expected)[:3]
+        raise ValueError(
+            f"The {source} does not fit a {type(model).__name__}: missing {missing}, "
+            f"unexpected {unexpected}. It was probably saved from another model; build the "
+            "model it was saved from."
+        )
+    for name, tensor in model.state_dict().items():
+        if tensor.shape != state_dict[name].shape:
+            raise ValueError(
+                f"The {source} does not fit this {type(model).__name__}: {name} has shape "
+                f"{tuple(state_dict[name].shape)} there but {tuple(tensor.shape)} here. Build the "
+                "model with the same sizes (z_dim, hidden_dim, num_classes) it was saved with."
+            )
+    model.load_state_dict(state_dict)

@@ -1,0 +1,104 @@
+"""Paired discriminator / generator losses, all computed on raw logits.
+
+Working on logits (not on sigmoid outputs) lets PyTorch use the numerically stable
+``binary_cross_entropy_with_logits``; a sigmoid followed by ``log`` underflows to
+``-inf`` once the discriminator becomes confident.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def d_loss_bce(
+    logits_real: torch.Tensor, logits_fake: torch.Tensor, real_target: float = 1.0
+) -> torch.Tensor:
+    """Standard GAN discriminator loss: real images are 1, fakes are 0.
+
+    Args:
+        logits_real: discriminator logits on real images, shape ``(n, 1)`` or ``(n,)``.
+        logits_fake: discriminator logits on generated images, same shape.
+        real_target: target for real images; ``0.9`` is one-sided label smoothing,
+            which keeps the discriminator from becoming over-confident.
+
+    Returns:
+        Scalar loss: the mean of the BCE on reals and the BCE on fakes.
+    """
+    if not 0.0 < real_target <= 1.0:
+        raise ValueError(f"real_target must be in (0, 1], got {real_target}.")
+    loss_real = F.binary_cross_entropy_with_logits(
+        logits_real, torch.full_like(logits_real, real_target)
+    )
+    loss_fake = F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
+    return (loss_real + loss_fake) / 2
+
+
+def g_loss_bce(logits_fake: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: make the discriminator call fakes real.
+
+    Args:
+        logits_fake: discriminator logits on generated images, shape ``(n, 1)``.
+
+    Returns:
+        Scalar loss ``-mean(log sigmoid(logits_fake))``.
+    """
+    return F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))
+
+
+def d_loss_wasserstein(critic_real: torch.Tensor, critic_fake: torch.Tensor) -> torch.Tensor:
+    """WGAN critic loss: push scores of reals up and scores of fakes down.
+
+    Args:
+        critic_real: critic scores on real images, shape ``(n, 1)``.
+        critic_fake: critic scores on generated images, shape ``(n, 1)``.
+
+    Returns:
+        Scalar ``mean(critic_fake) - mean(critic_real)`` (minimised by the critic).
+    """
+    return critic_fake.mean() - critic_real.mean()
+
+
+def g_loss_wasserstein(critic_fake: torch.Tensor) -> torch.Tensor:
+    """WGAN generator loss ``-mean(critic_fake)``."""
+    return -critic_fake.mean()
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    x_real: torch.Tensor,
+    x_fake: torch.Tensor,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """WGAN-GP penalty ``mean((||grad_x critic(x_hat)||_2 - 1)^2)``.
+
+    ``x_hat`` mixes each real image with a fake one using its own weight
+    ``eps ~ U(0, 1)`` (one weight per sample, shared by all its pixels), so the
+    penalty samples the straight lines between the two distributions.
+
+    Args:
+        critic: maps images ``(n, C, H, W)`` to scores ``(n, 1)``.
+        x_real: real images ``(n, C, H, W)``.
+        x_fake: generated images, same shape; may or may not be detached.
+        generator: optional ``torch.Generator`` for the mixing weights.
+
+    Returns:
+        Scalar penalty (not yet multiplied by lambda).
+    """
+    if x_real.shape != x_fake.shape:
+        raise ValueError(
+            f"x_real and x_fake must have the same shape, got {tuple(x_real.shape)} and "
+            f"{tuple(x_fake.shape)}."
+        )
+    n = x_real.shape[0]
+    eps = torch.rand(n, *([1] * (x_real.dim() - 1)), device=x_real.device,
+                     generator=generator, dtype=x_real.dtype)
+    x_hat = (eps * x_real + (1 - eps) * x_fake.detach()).requires_grad_(True)
+    scores = critic(x_hat)
+    # create_graph=True: the penalty itself is differentiated in the critic's backward.
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    grad_norm = grad.flatten(1).norm(2, dim=1)
+    return ((grad_norm - 1) ** 2).mean()

@@ -1,0 +1,354 @@
+"""The training loop: one discriminator step, one generator step, repeated by ``fit``.
+
+``d_step`` and ``g_step`` are written to be read: they are the whole algorithm.
+``fit`` adds what a real run needs around them: a progress bar, a loss history, sample
+grids from fixed noise, atomic checkpoints that resume exactly, and a stop with a clear
+message when a loss turns NaN or explodes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
+from ganlib.losses import d_loss_bce, g_loss_bce
+from ganlib.noise import sample_z
+
+CHECKPOINT_FORMAT = "ganlib-training-v1"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN, infinite or absurdly large; the model is no longer trustworthy."""
+
+
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Call an unconditional ``G(z)`` or a conditional ``G(z, labels)`` generator."""
+    return generator(z) if labels is None else generator(z, labels)
+
+
+def discriminate(discriminator: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Call an unconditional ``D(x)`` or a conditional ``D(x, labels)`` discriminator."""
+    return discriminator(x) if labels is None else discriminator(x, labels)
+
+
+def d_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    opt_d: torch.optim.Optimizer,
+    x_real: torch.Tensor,
+    z: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    *,
+    real_target: float = 1.0,
+) -> torch.Tensor:
+    """One discriminator update on a batch of real images and a batch of fakes.
+
+    Args:
+        generator, discriminator: the two networks (conditional ones take ``labels``).
+        opt_d: the discriminator's optimizer.
+        x_real: real images ``(n, C, H, W)``.
+        z: noise ``(n, z_dim)`` for the fakes.
+        labels: class labels ``(n,)`` for conditional models, else None.
+        real_target: 1.0, or e.g. 0.9 for one-sided label smoothing.
+
+    Returns:
+        The discriminator loss, a detached scalar tensor (reading it would sync the GPU).
+    """
+    opt_d.zero_grad(set_to_none=True)
+    # .detach(): this loss trains D only; without it, backward() would also fill G's
+    # gradients (and spend time computing them).
+    x_fake = generate(generator, z, labels).detach()
+    logits_fake = discriminate(discriminator, x_fake, labels)
+    logits_real = discriminate(discriminator, x_real, labels)
+    loss_d = d_loss_bce(logits_real, logits_fake, real_target)
+    loss_d.backward()
+    opt_d.step()
+    return loss_d.detach()
+
+
+def g_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    z: torch.Tensor,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One generator update: make the discriminator call fresh fakes real.
+
+    Gradients flow through the discriminator into the generator, but only ``opt_g``
+    steps, so the discriminator's weights do not change here.
+
+    Returns:
+        The generator loss, a detached scalar tensor.
+    """
+    opt_g.zero_grad(set_to_none=True)
+    x_fake = generate(generator, z, labels)
+    loss_g = g_loss_bce(discriminate(discriminator, x_fake, labels))
+    loss_g.backward()
+    opt_g.step()
+    return loss_g.detach()
+
+
+@dataclass
+class GAN:
+    """Everything a training run changes, in one place (and in one checkpoint).
+
+    Build it with :func:`make_gan`. ``num_classes`` is None for an unconditional GAN.
+    ``ema`` optionally holds an exponential moving average of the generator's weights,
+    which usually gives cleaner samples than the raw generator.
+    """
+
+    generator: nn.Module
+    discriminator: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    z_dim: int
+    rng: torch.Generator
+    num_classes: int | None = None
+    real_target: float = 1.0
+    ema: AveragedModel | None = None
+    step: int = 0
+    seconds: float = 0.0
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to draw samples from: the weight average when there is one."""
+        return self.ema.module if self.ema is not None else self.generator
+
+
+def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam, fused into one kernel on CUDA (fewer launches per step), plain elsewhere."""
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type == "cuda")
+
+
+def make_gan(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    *,
+    z_dim: int,
+    num_classes: int | None = None,
+    lr: float = 2e-4,
+    lr_d: float | None = None,
+    betas: tuple[float, float] = (0.5, 0.999),
+    real_target: float = 1.0,
+    ema_decay: float | None = None,
+    seed: int = 0,
+) -> GAN:
+    """Wrap two networks (already on their device) with optimizers and a noise generator.
+
+    Args:
+        generator, discriminator: the networks.
+        z_dim: noise length the generator expects.
+        num_classes: classes of a conditional GAN; None for an unconditional one.
+        lr: Adam learning rate of the generator (and of the discriminator unless ``lr_d``).
+        lr_d: a different learning rate for the discriminator.
+        betas: Adam's betas; (0.5, 0.999) is the DCGAN paper's choice.
+        real_target: 1.0, or 0.9 for one-sided label smoothing.
+        ema_decay: e.g. 0.999 to keep a moving average of the generator's weights.
+        seed: seed of the noise generator.
+    """
+    for name, value in (("lr", lr), ("lr_d", lr_d if lr_d is not None else lr)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}.")
+    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+        raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.999), got {ema_decay}.")
+    device = next(generator.parameters()).device
+    ema = None
+    if ema_decay is not None:
+        ema = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+    return GAN(
+        generator=generator,
+        discriminator=discriminator,
+        opt_g=make_adam(generator.parameters(), lr, betas, device),
+        opt_d=make_adam(discriminator.parameters(), lr_d or lr, betas, device),
+        z_dim=z_dim,
+        rng=torch.Generator(device).manual_seed(seed),
+        num_classes=num_classes,
+        real_target=real_target,
+        ema=ema,
+    )
+
+
+def gan_step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One D step and one G step of the standard (optionally conditional) GAN.
+
+    Args:
+        gan: the training state.
+        x_real: a batch of real images ``(n, C, H, W)``.
+        labels: their classes ``(n,)``; ignored by unconditional GANs.
+
+    Returns:
+        ``{"loss_d": ..., "loss_g": ...}`` as detached scalar tensors.
+    """
+    n = x_real.shape[0]
+    labels = labels if gan.num_classes is not None else None
+    z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
+    loss_d = d_step(gan.generator, gan.discriminator, gan.opt_d, x_real, z, labels,
+                    real_target=gan.real_target)
+    z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
+    loss_g = g_step(gan.generator, gan.discriminator, gan.opt_g, z, labels)
+    if gan.ema is not None:
+        gan.ema.update_parameters(gan.generator)
+    return {"loss_d": loss_d, "loss_g": loss_g}
+
+
+StepFn = Callable[[GAN, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
+
+
+def fit(
+    gan: GAN,
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
+    num_steps: int,
+    *,
+    step_fn: StepFn = gan_step,
+    log_every: int = 100,
+    on_log: Callable[[GAN], None] | None = None,
+    checkpoint_path: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    max_abs_loss: float = 1e4,
+) -> dict[str, list[float]]:
+    """Train until ``gan.step == num_steps``.
+
+    Args:
+        gan: the training state (see :func:`make_gan`); changed in place.
+        batches: endless ``(x_real, labels)`` batches, e.g. :class:`ganlib.data.TensorBatches`.
+        num_steps: total number of steps to reach (not steps to add).
+        step_fn: one training step; :func:`gan_step` by default.
+        log_every: average the losses over this many steps into ``gan.history``; losses
+            are read back from the device only then.
+        on_log: called with ``gan`` after each log (e.g. to show a sample grid).
+        checkpoint_path: where to keep the latest checkpoint; written atomically.
+        checkpoint_every: steps between checkpoints, a multiple of ``log_every``
+            (default: ``10 * log_every``). A final checkpoint is always written.
+        resume: continue from ``checkpoint_path`` when it exists.
+        progress: show a tqdm progress bar (``TQDM_DISABLE=1`` silences it too).
+        max_abs_loss: stop with :class:`TrainingDiverged` beyond this magnitude.
+
+    Returns:
+        ``gan.history``: lists ``step``, ``seconds`` and one per loss name.
+    """
+    if not isinstance(num_steps, int) or num_steps < 0:
+        raise ValueError(f"num_steps must be a non-negative int, got {num_steps!r}.")
+    if not isinstance(log_every, int) or log_every <= 0:
+        raise ValueError(f"log_every must be a positive int, got {log_every!r}.")
+    checkpoint_every = checkpoint_every or 10 * log_every
+    if checkpoint_every % log_every:
+        raise ValueError(
+            f"checkpoint_every ({checkpoint_every}) must be a multiple of log_every ({log_every}) "
+            "so that a resumed run logs exactly what an uninterrupted one would."
+        )
+    if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
+        restore_training(gan, load_checkpoint(checkpoint_path), batches)
+
+    sums: dict[str, torch.Tensor] = {}
+    window = 0
+    started = time.perf_counter()
+    bar = tqdm(total=num_steps, initial=gan.step, disable=not progress, desc="training",
+               dynamic_ncols=True)
+    try:
+        while gan.step < num_steps:
+            x_real, labels = next(batches)
+            losses = step_fn(gan, x_real, labels)
+            for name, value in losses.items():
+                sums[name] = sums[name] + value if name in sums else value.clone()
+            gan.step += 1
+            window += 1
+            bar.update(1)
+            if gan.step % log_every == 0 or gan.step == num_steps:
+                now = time.perf_counter()
+                gan.seconds += now - started
+                started = now
+                means = _log(gan, sums, window, max_abs_loss)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
+                sums, window = {}, 0
+                if on_log is not None:
+                    on_log(gan)
+                at_end = gan.step == num_steps
+                if checkpoint_path is not None and (gan.step % checkpoint_every == 0 or at_end):
+                    save_checkpoint(training_state_dict(gan, batches), checkpoint_path)
+    finally:
+        bar.close()
+    return gan.history
+
+
+def _log(gan: GAN, sums: dict[str, torch.Tensor], window: int, max_abs_loss: float) -> dict[str, float]:
+    means = {name: float(total) / window for name, total in sums.items()}  # one sync per log
+    for name, value in means.items():
+        if not math.isfinite(value) or abs(value) > max_abs_loss:
+            raise TrainingDiverged(
+                f"{name} reached {value} around step {gan.step}: training diverged, so it was "
+                "stopped before it could overwrite the last good checkpoint. Lower the learning "
+                "rate, check that the data range matches the generator's output, or resume from "
+                "the last checkpoint."
+            )
+    gan.history.setdefault("step", []).append(gan.step)
+    gan.history.setdefault("seconds", []).append(gan.seconds)
+    for name, value in means.items():
+        gan.history.setdefault(name, []).append(value)
+    return means
+
+
+def training_state_dict(gan: GAN, batches: object | None = None) -> dict:
+    """Everything needed to continue ``gan`` exactly; loads with ``weights_only=True``."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_names": {"generator": type(gan.generator).__name__,
+                        "discriminator": type(gan.discriminator).__name__},
+        "step": gan.step,
+        "seconds": gan.seconds,
+        "history": gan.history,
+        "generator": gan.generator.state_dict(),
+        "discriminator": gan.discriminator.state_dict(),
+        "opt_g": gan.opt_g.state_dict(),
+        "opt_d": gan.opt_d.state_dict(),
+        "ema": gan.ema.state_dict() if gan.ema is not None else None,
+        "rng": gan.rng.get_state(),
+        "batches": batches.state_dict() if hasattr(batches, "state_dict") else None,
+    }
+
+
+def restore_training(gan: GAN, state: dict, batches: object | None = None) -> None:
+    """Put ``gan`` (and ``batches``) back into the state saved by :func:`training_state_dict`."""
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            "This file is not a ganlib training checkpoint (no 'format' "
+            f"{CHECKPOINT_FORMAT!r}); to load bare weights use ganlib.checkpoints.load_model_state."
+        )
+    for role, module in (("generator", gan.generator), ("discriminator", gan.discriminator)):
+        saved = state["model_names"][role]
+        if saved != type(module).__name__:
+            raise ValueError(
+                f"The checkpoint's {role} is a {saved}, but this run's is a "
+                f"{type(module).__name__}. Use another checkpoint_path for a different model."
+            )
+        load_model_state(module, state[role], f"checkpoint's {role}")
+    gan.opt_g.load_state_dict(state["opt_g"])
+    gan.opt_d.load_state_dict(state["opt_d"])
+    if (state["ema"] is None) != (gan.ema is None):
+        raise ValueError(
+            "The checkpoint and this run disagree on generator weight averaging (ema_decay); "
+            "build the GAN with the same ema_decay it was trained with."
+        )
+    if gan.ema is not None:
+        gan.ema.load_state_dict(state["ema"])
+    gan.rng.set_state(state["rng"])
+    gan.step, gan.seconds = state["step"], state["seconds"]
+    gan.history = {k: list(v) for k, v in state["history"].items()}
+    if state["batches"] is not None and hasattr(batches, "load_state_dict"):
+        batches.load_state_dict(state["batches"])

@@ -1,0 +1,102 @@
+"""Pictures for the notebooks: image grids, filmstrips and loss curves.
+
+The functions draw on a matplotlib ``Axes`` and return it; the notebook ends the cell
+with ``plt.show()``, so the figure appears once and nothing stays open.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from torchvision.utils import make_grid
+
+from ganlib.data import Scale, to_unit_range
+
+
+def image_grid(images: torch.Tensor, *, nrow: int = 8, scale: Scale = "tanh", padding: int = 2) -> torch.Tensor:
+    """Tile a batch of images into one picture.
+
+    Args:
+        images: ``(n, C, H, W)`` with C = 1 or 3, in the range given by ``scale``.
+        nrow: images per row.
+        scale: ``"tanh"`` for [-1, 1] or ``"unit"`` for [0, 1].
+        padding: pixels between tiles.
+
+    Returns:
+        ``(H_grid, W_grid, 3)`` float tensor in [0, 1] on the CPU, ready for ``imshow``.
+    """
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images must have shape (n, 1 or 3, H, W), got {shape}.")
+    unit = to_unit_range(images.detach().float().cpu(), scale)
+    return make_grid(unit, nrow=nrow, padding=padding, pad_value=1.0).permute(1, 2, 0)
+
+
+def show_images(
+    images: torch.Tensor,
+    *,
+    nrow: int = 8,
+    scale: Scale = "tanh",
+    title: str | None = None,
+    ax: plt.Axes | None = None,
+    size: float = 0.6,
+) -> plt.Axes:
+    """Draw a grid of images.
+
+    Args:
+        images: ``(n, C, H, W)`` images in the range given by ``scale``.
+        nrow: images per row.
+        scale: ``"tanh"`` for [-1, 1] or ``"unit"`` for [0, 1].
+        title: optional title.
+        ax: axes to draw on; a new figure sized to the grid when None.
+        size: inches per image when a new figure is made.
+
+    Returns:
+        The axes drawn on.
+    """
+    grid = image_grid(images, nrow=nrow, scale=scale)
+    if ax is None:
+        rows = -(-images.shape[0] // nrow)
+        _, ax = plt.subplots(figsize=(max(2.0, size * min(nrow, images.shape[0])), max(1.0, size * rows)))
+    ax.imshow(grid.numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_losses(
+    history: dict[str, Sequence[float]],
+    *,
+    keys: Sequence[str] | None = None,
+    ax: plt.Axes | None = None,
+    title: str = "Losses",
+) -> plt.Axes:
+    """Plot loss curves from a training history against the step.
+
+    Args:
+        history: ``{"step": [...], "loss_d": [...], ...}`` as :func:`ganlib.train.fit` returns.
+        keys: which curves to draw; every key but ``step`` and ``seconds`` by default.
+        ax: axes to draw on; a new figure when None.
+        title: the plot's title.
+
+    Returns:
+        The axes drawn on.
+    """
+    if "step" not in history or not history["step"]:
+        raise ValueError("history has no 'step' entries yet: train first, then plot.")
+    keys = keys or [k for k in history if k not in ("step", "seconds")]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    for key in keys:
+        if key not in history:
+            raise ValueError(f"history has no curve {key!r}; it has {sorted(history)}.")
+        ax.plot(history["step"], history[key], label=key)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
