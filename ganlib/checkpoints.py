@@ -7,7 +7,6 @@ Checkpoints hold only tensors, numbers, strings, lists and dicts, so they load w
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -60,7 +59,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as error:
+    # Garbage makes the unpickler fail in many ways (IndexError, KeyError, UnpicklingError...).
+    except Exception as error:
         raise ValueError(
             f"The checkpoint {path} could not be read; it is truncated or corrupt "
             f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "

@@ -116,6 +116,33 @@ def _missing_message(name: str, folder: Path, layout: str) -> str:
     )
 
 
+DATASETS = ("mnist", "cifar10")
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load one of the course's data sets by name.
+
+    Args:
+        name: ``"mnist"`` (1x28x28) or ``"cifar10"`` (3x32x32); case does not matter.
+        root: data folder (see :func:`resolve_data_root`).
+        **kwargs: passed on to :func:`load_mnist` or ``ganlib.cifar10.load_cifar10``
+            (``train=``, ``scale=``, ``download=``, ``device=``).
+
+    Returns:
+        ``x`` of shape ``(N, C, H, W)`` float32 and ``y`` of shape ``(N,)`` int64.
+    """
+    key = name.lower().replace("-", "").replace("_", "") if isinstance(name, str) else name
+    if key == "mnist":
+        return load_mnist(root, **kwargs)
+    if key == "cifar10":
+        from ganlib.cifar10 import load_cifar10  # imported here: only CIFAR-10 users need it
+
+        return load_cifar10(root, **kwargs)
+    raise ValueError(
+        f"Unknown data set {name!r}; choose one of {', '.join(map(repr, DATASETS))}. "
+        "For your own images, load them into a tensor and use TensorBatches directly."
+    )
+
 class TensorBatches:
     """Endless shuffled mini-batches drawn from tensors that stay on their device.
 

@@ -5,8 +5,14 @@ Every sampler takes ``generator=`` so that a notebook can draw the same noise tw
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
 import torch.nn.functional as F
+
+# Depth of nested trusted_labels() blocks; > 0 skips label range checks on accelerators.
+_trusted_depth = 0
 
 
 def _check_count(n: int, name: str = "n") -> None:
@@ -71,11 +77,32 @@ def check_labels(labels: torch.Tensor, num_classes: int) -> None:
         raise ValueError(
             f"labels must be 1-D of shape (batch,), got shape {tuple(labels.shape)}."
         )
-    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+    if not labels.numel() or torch.compiler.is_compiling():
+        return  # a compiled step would break its graph on this data-dependent branch
+    if _trusted_depth and labels.device.type != "cpu":
+        return  # reading min/max off a GPU waits for all its queued work: see trusted_labels
+    if labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(
             f"class labels must lie in 0..{num_classes - 1}, got values from "
             f"{int(labels.min())} to {int(labels.max())}."
         )
+
+
+@contextlib.contextmanager
+def trusted_labels() -> Iterator[None]:
+    """Skip :func:`check_labels`' range check for labels on a GPU inside this block.
+
+    The range check reads ``labels.min()`` back to Python, which makes the CPU wait for
+    every queued GPU kernel (a sync); done in every training step it leaves the GPU idle
+    between steps. :func:`ganlib.train.fit` checks all of a data set's labels once, then
+    trains inside this block. Type and shape checks, and every check of CPU labels, still run.
+    """
+    global _trusted_depth
+    _trusted_depth += 1
+    try:
+        yield
+    finally:
+        _trusted_depth -= 1
 
 
 def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:

@@ -16,12 +16,12 @@ from typing import Callable, Iterator
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
 from ganlib.losses import d_loss_bce, g_loss_bce
-from ganlib.noise import sample_z
+from ganlib.noise import check_labels, sample_z, trusted_labels
 
 CHECKPOINT_FORMAT = "ganlib-training-v1"
 
@@ -98,13 +98,46 @@ def g_step(
     return loss_g.detach()
 
 
+class EMA(AveragedModel):
+    """Exponential moving average of a model's weights (and buffers), kept on its device.
+
+    ``AveragedModel(..., multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)`` with
+    the same checkpoint format, but its update never waits for the GPU: torch's own update
+    copies its CPU step counter to the GPU every call, a copy that syncs.
+
+    Args:
+        model: the model to average (its copy lives on the model's device).
+        decay: weight of the old average in each update, e.g. 0.999.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        super().__init__(model, use_buffers=True)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update_parameters(self, model: nn.Module) -> None:
+        """``average = decay * average + (1 - decay) * current``; the first call copies."""
+        averaged = [*self.module.parameters(), *self.module.buffers()]
+        current = [*model.parameters(), *model.buffers()]
+        first = int(self.n_averaged) == 0  # n_averaged lives on the CPU: no GPU sync
+        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point() and not first]
+        for a, c in zip(averaged, current):
+            if first or not a.is_floating_point():  # e.g. BatchNorm's batch counter: copied
+                a.copy_(c)
+        if floats:  # one fused kernel per dtype instead of one per tensor
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], 1.0 - self.decay)
+        self.n_averaged += 1
+
+
 @dataclass
 class GAN:
     """Everything a training run changes, in one place (and in one checkpoint).
 
     Build it with :func:`make_gan`. ``num_classes`` is None for an unconditional GAN.
     ``ema`` optionally holds an exponential moving average of the generator's weights,
-    which usually gives cleaner samples than the raw generator.
+    which usually gives cleaner samples than the raw generator. ``compiled`` optionally
+    holds ``torch.compile``'d twins of (generator, discriminator) that share their weights
+    and that :func:`gan_step` trains through (see ``make_gan(compile=...)``).
     """
 
     generator: nn.Module
@@ -116,6 +149,7 @@ class GAN:
     num_classes: int | None = None
     real_target: float = 1.0
     ema: AveragedModel | None = None
+    compiled: tuple[nn.Module, nn.Module] | None = None
     step: int = 0
     seconds: float = 0.0
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -147,6 +181,7 @@ def make_gan(
     real_target: float = 1.0,
     ema_decay: float | None = None,
     seed: int = 0,
+    compile: bool | str = False,
 ) -> GAN:
     """Wrap two networks (already on their device) with optimizers and a noise generator.
 
@@ -160,6 +195,10 @@ def make_gan(
         real_target: 1.0, or 0.9 for one-sided label smoothing.
         ema_decay: e.g. 0.999 to keep a moving average of the generator's weights.
         seed: seed of the noise generator.
+        compile: train through ``torch.compile``'d twins of the two networks: True, or a
+            torch.compile mode such as ``"reduce-overhead"`` (CUDA graphs). Off by default:
+            on a CPU compiling costs minutes and the compiled step was not faster here
+            (see benchmarks/README.md); weights, checkpoints and sampling stay eager.
     """
     for name, value in (("lr", lr), ("lr_d", lr_d if lr_d is not None else lr)):
         if not value > 0:
@@ -169,7 +208,11 @@ def make_gan(
     device = next(generator.parameters()).device
     ema = None
     if ema_decay is not None:
-        ema = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+        ema = EMA(generator, ema_decay)
+    compiled = None
+    if compile:
+        mode = compile if isinstance(compile, str) else None
+        compiled = (torch.compile(generator, mode=mode), torch.compile(discriminator, mode=mode))
     return GAN(
         generator=generator,
         discriminator=discriminator,
@@ -180,6 +223,7 @@ def make_gan(
         num_classes=num_classes,
         real_target=real_target,
         ema=ema,
+        compiled=compiled,
     )
 
 
@@ -196,11 +240,11 @@ def gan_step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor) -> dict[str, 
     """
     n = x_real.shape[0]
     labels = labels if gan.num_classes is not None else None
+    G, D = gan.compiled or (gan.generator, gan.discriminator)  # compiled twins share weights
     z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-    loss_d = d_step(gan.generator, gan.discriminator, gan.opt_d, x_real, z, labels,
-                    real_target=gan.real_target)
+    loss_d = d_step(G, D, gan.opt_d, x_real, z, labels, real_target=gan.real_target)
     z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-    loss_g = g_step(gan.generator, gan.discriminator, gan.opt_g, z, labels)
+    loss_g = g_step(G, D, gan.opt_g, z, labels)
     if gan.ema is not None:
         gan.ema.update_parameters(gan.generator)
     return {"loss_d": loss_d, "loss_g": loss_g}
@@ -255,6 +299,7 @@ def fit(
         )
     if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
         restore_training(gan, load_checkpoint(checkpoint_path), batches)
+    _check_all_labels(gan, batches)
 
     sums: dict[str, torch.Tensor] = {}
     window = 0
@@ -262,29 +307,37 @@ def fit(
     bar = tqdm(total=num_steps, initial=gan.step, disable=not progress, desc="training",
                dynamic_ncols=True)
     try:
-        while gan.step < num_steps:
-            x_real, labels = next(batches)
-            losses = step_fn(gan, x_real, labels)
-            for name, value in losses.items():
-                sums[name] = sums[name] + value if name in sums else value.clone()
-            gan.step += 1
-            window += 1
-            bar.update(1)
-            if gan.step % log_every == 0 or gan.step == num_steps:
-                now = time.perf_counter()
-                gan.seconds += now - started
-                started = now
-                means = _log(gan, sums, window, max_abs_loss)
-                bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
-                sums, window = {}, 0
-                if on_log is not None:
-                    on_log(gan)
-                at_end = gan.step == num_steps
-                if checkpoint_path is not None and (gan.step % checkpoint_every == 0 or at_end):
-                    save_checkpoint(training_state_dict(gan, batches), checkpoint_path)
+        with trusted_labels():  # labels were checked above: no per-step sync to check them again
+            while gan.step < num_steps:
+                x_real, labels = next(batches)
+                losses = step_fn(gan, x_real, labels)
+                for name, value in losses.items():
+                    sums[name] = sums[name] + value if name in sums else value.clone()
+                gan.step += 1
+                window += 1
+                bar.update(1)
+                if gan.step % log_every == 0 or gan.step == num_steps:
+                    now = time.perf_counter()
+                    gan.seconds += now - started
+                    started = now
+                    means = _log(gan, sums, window, max_abs_loss)
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
+                    sums, window = {}, 0
+                    if on_log is not None:
+                        on_log(gan)
+                    at_end = gan.step == num_steps
+                    if checkpoint_path is not None and (gan.step % checkpoint_every == 0 or at_end):
+                        save_checkpoint(training_state_dict(gan, batches), checkpoint_path)
     finally:
         bar.close()
     return gan.history
+
+
+def _check_all_labels(gan: GAN, batches: object) -> None:
+    """Check a conditional GAN's whole label set once (one sync), before the loop trusts it."""
+    tensors = getattr(batches, "tensors", None)  # TensorBatches: (images, labels)
+    if gan.num_classes is not None and isinstance(tensors, tuple) and len(tensors) > 1:
+        check_labels(tensors[1], gan.num_classes)
 
 
 def _log(gan: GAN, sums: dict[str, torch.Tensor], window: int, max_abs_loss: float) -> dict[str, float]:

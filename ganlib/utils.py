@@ -21,7 +21,13 @@ def get_device(prefer: str | None = None) -> torch.device:
     """
     name = prefer or os.environ.get("GANLIB_DEVICE")
     if name:
-        device = torch.device(name)
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ValueError(
+                f"Unknown device {name!r}; use 'cuda', 'mps', 'cpu' (or e.g. 'cuda:1'), or "
+                "None to pick the fastest one available."
+            ) from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"Device {name!r} was requested but CUDA is not available here. "

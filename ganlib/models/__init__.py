@@ -1,5 +1,6 @@
 """The course's generators and discriminators, one file per family."""
 
+from ganlib.models.acgan import ACGANCritic, ACGANGenerator
 from ganlib.models.cgan import (
     EmbeddingConditionalDiscriminator,
     EmbeddingConditionalGenerator,
@@ -19,4 +20,6 @@ __all__ = [
     "OneHotConditionalDiscriminator",
     "EmbeddingConditionalGenerator",
     "EmbeddingConditionalDiscriminator",
+    "ACGANCritic",
+    "ACGANGenerator",
 ]

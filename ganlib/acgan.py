@@ -1,0 +1,315 @@
+"""Training pieces of notebook 04: the critic as a classifier, then ACGAN with WGAN-GP.
+
+Part 1 trains :class:`ganlib.models.ACGANCritic` alone, with cross-entropy on its
+``fc10`` head. Part 2 trains it against :class:`ganlib.models.ACGANGenerator`:
+
+critic loss     ``mean D(fake) - mean D(real)``             (Wasserstein estimate)
+                ``+ lambda * mean_i (||grad D(x_hat_i)|| - 1)^2``   (gradient penalty)
+                ``+ CE(class(real), y) + CE(class(fake), y_fake)``  (auxiliary classifier)
+generator loss  ``-mean D(fake) + CE(class(fake), y_fake)``
+
+The class of a fake is written into the first ``num_classes`` entries of its noise
+vector (:func:`class_noise`). :func:`acgan_step` plugs into :func:`ganlib.train.fit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganlib.augment import random_crop_flip, random_flip
+from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
+from ganlib.noise import check_labels, one_hot, sample_labels
+from ganlib.train import GAN, make_gan
+
+LAMBDA_GP = 10.0
+ACGAN_BETAS = (0.0, 0.9)  # floats: Adam(betas=(0, 0.9)) raises in recent torch
+
+
+def class_noise(
+    labels: torch.Tensor,
+    z_dim: int = 128,
+    num_classes: int = 10,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Gaussian noise whose first ``num_classes`` entries are replaced by the one-hot class.
+
+    Args:
+        labels: class indices ``(n,)``.
+        z_dim: noise length (128), more than ``num_classes``.
+        num_classes: number of classes (10).
+        generator: optional ``torch.Generator`` on ``labels.device``.
+
+    Returns:
+        Noise ``(n, z_dim)`` on ``labels.device``.
+    """
+    if z_dim <= num_classes:
+        raise ValueError(f"z_dim ({z_dim}) must exceed num_classes ({num_classes}) to leave room for noise.")
+    check_labels(labels, num_classes)
+    z = torch.randn(labels.shape[0], z_dim, device=labels.device, generator=generator)
+    z[:, :num_classes] = one_hot(labels, num_classes)
+    return z
+
+
+def fixed_grid_noise(
+    rows: int = 10,
+    z_dim: int = 128,
+    num_classes: int = 10,
+    *,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise for a ``rows x num_classes`` sample grid: one class per column.
+
+    Draw it once before training and sample from it after every epoch, so the grids of
+    successive epochs show the same noise and their changes come from training alone.
+    Show it with ``show_images(G(z), nrow=num_classes)``.
+
+    Returns:
+        ``z`` of shape ``(rows * num_classes, z_dim)`` and its ``labels`` ``(rows * num_classes,)``.
+    """
+    labels = torch.arange(num_classes).repeat(rows)  # row-major: column j is class j
+    z = class_noise(labels, z_dim, num_classes, generator=torch.Generator().manual_seed(seed))
+    return z.to(device), labels.to(device)
+
+
+def make_acgan(
+    generator: nn.Module,
+    critic: nn.Module,
+    *,
+    lr: float = 1e-4,
+    betas: tuple[float, float] = ACGAN_BETAS,
+    ema_decay: float | None = None,
+    seed: int = 0,
+) -> GAN:
+    """Wrap an ACGAN generator and critic (already on their device) for :func:`ganlib.train.fit`.
+
+    Args:
+        generator: e.g. :class:`ganlib.models.ACGANGenerator` (has ``z_dim``).
+        critic: e.g. :class:`ganlib.models.ACGANCritic` (has ``num_classes``).
+        lr: Adam learning rate of both networks (1e-4 in WGAN-GP).
+        betas: Adam betas; beta1 = 0 (no momentum) as in the WGAN-GP paper.
+        ema_decay: e.g. 0.999 to keep a moving average of the generator.
+        seed: seed of the noise / label / interpolation generator.
+    """
+    return make_gan(generator, critic, z_dim=generator.z_dim, num_classes=critic.num_classes,
+                    lr=lr, betas=betas, ema_decay=ema_decay, seed=seed)
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Switch off gradients of ``module``'s weights inside the block (skips their computation)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+def acgan_step(
+    gan: GAN,
+    x_real: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    lambda_gp: float = LAMBDA_GP,
+    flip: bool = False,
+) -> dict[str, torch.Tensor]:
+    """One critic update and one generator update of ACGAN with the WGAN-GP loss.
+
+    Args:
+        gan: state from :func:`make_acgan`; ``gan.rng`` draws all the randomness.
+        x_real: real images ``(n, 3, 32, 32)`` in [-1, 1].
+        labels: their classes ``(n,)``.
+        lambda_gp: weight of the gradient penalty (10).
+        flip: mirror half of the real images (bind with ``functools.partial``).
+
+    Returns:
+        Detached scalars: ``loss_d_wasserstein``, ``loss_gp``, ``loss_d_class``,
+        ``loss_g_adv``, ``loss_g_class``, and the class head's accuracy ``acc_real``,
+        ``acc_fake`` (on the critic step's batches).
+    """
+    G, D, num_classes, rng = gan.generator, gan.discriminator, gan.num_classes, gan.rng
+    n, device = x_real.shape[0], x_real.device
+    if flip:
+        x_real = random_flip(x_real, generator=rng)
+
+    # Critic step: the fakes are detached, this loss trains D only.
+    gan.opt_d.zero_grad(set_to_none=True)
+    labels_fake = sample_labels(n, num_classes, device=device, generator=rng)
+    with torch.no_grad():
+        x_fake = G(class_noise(labels_fake, gan.z_dim, num_classes, generator=rng))
+    score_real, logits_real = D(x_real)
+    score_fake, logits_fake = D(x_fake)
+    loss_w = d_loss_wasserstein(score_real, score_fake)
+    # Kept eager: torch.compile cannot compile this double backward.
+    loss_gp = gradient_penalty(lambda x: D(x)[0], x_real, x_fake, generator=rng)
+    loss_d_class = F.cross_entropy(logits_real, labels) + F.cross_entropy(logits_fake, labels_fake)
+    (loss_w + lambda_gp * loss_gp + loss_d_class).backward()
+    gan.opt_d.step()
+
+    # Generator step: fresh fakes; D's weights are frozen so no gradient is spent on them.
+    gan.opt_g.zero_grad(set_to_none=True)
+    labels_g = sample_labels(n, num_classes, device=device, generator=rng)
+    with frozen(D):
+        score_g, logits_g = D(G(class_noise(labels_g, gan.z_dim, num_classes, generator=rng)))
+        loss_g_adv = g_loss_wasserstein(score_g)
+        loss_g_class = F.cross_entropy(logits_g, labels_g)
+        (loss_g_adv + loss_g_class).backward()
+    gan.opt_g.step()
+    if gan.ema is not None:
+        gan.ema.update_parameters(G)
+
+    return {
+        "loss_d_wasserstein": loss_w.detach(),
+        "loss_gp": loss_gp.detach(),
+        "loss_d_class": loss_d_class.detach(),
+        "loss_g_adv": loss_g_adv.detach(),
+        "loss_g_class": loss_g_class.detach(),
+        "acc_real": (logits_real.argmax(1) == labels).float().mean().detach(),
+        "acc_fake": (logits_fake.argmax(1) == labels_fake).float().mean().detach(),
+    }
+
+
+# --- Part 1: the critic as a plain classifier ---------------------------------------------
+
+
+def class_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Class logits of a model that returns either logits or ``(score, logits)``."""
+    out = model(x)
+    return out[1] if isinstance(out, tuple) else out
+
+
+@torch.no_grad()
+def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 500) -> float:
+    """Fraction of images whose predicted class is right, in eval mode.
+
+    Args:
+        model: returns logits ``(n, K)`` or ``(score, logits)``.
+        x: images ``(N, C, H, W)`` on the model's device.
+        y: labels ``(N,)``.
+        batch_size: images per forward pass.
+
+    Returns:
+        Accuracy in [0, 1] (a float: reading it syncs the device once).
+    """
+    if x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ValueError(f"x and y must hold the same, non-zero number of samples, got {x.shape[0]} and {y.shape[0]}.")
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    for start in range(0, x.shape[0], batch_size):
+        logits = class_logits(model, x[start : start + batch_size])
+        correct += (logits.argmax(1) == y[start : start + batch_size]).sum()
+    model.train(was_training)
+    return correct.item() / x.shape[0]
+
+
+def train_classifier_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 128,
+    augment: bool = True,
+    label_smoothing: float = 0.0,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    autocast_dtype: torch.dtype | None = None,
+    generator: torch.Generator | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[float, float]:
+    """One pass over the training set with cross-entropy on the class logits.
+
+    Batches are cut from ``x`` on its own device; augmentation (random crop with 4-pixel
+    padding and horizontal flip) runs there too. The last incomplete batch is dropped.
+
+    Args:
+        model: the classifier (``(score, logits)`` outputs are fine).
+        optimizer: its optimizer.
+        x, y: training images ``(N, 3, 32, 32)`` and labels ``(N,)`` on one device.
+        batch_size: images per step.
+        augment: crop and flip each batch.
+        label_smoothing: cross-entropy label smoothing (e.g. 0.1).
+        scheduler: stepped after every batch (e.g. ``OneCycleLR``).
+        autocast_dtype: e.g. ``torch.bfloat16`` for mixed precision; None for float32.
+        generator: ``torch.Generator`` on ``x.device`` for shuffling and augmentation.
+        progress: called with the number of images after each step (a tqdm ``update``).
+
+    Returns:
+        Mean training loss and accuracy over the epoch (on the augmented batches).
+    """
+    if x.shape[0] < batch_size:
+        raise ValueError(f"batch_size ({batch_size}) is larger than the training set ({x.shape[0]}).")
+    model.train()
+    order = torch.randperm(x.shape[0], device=x.device, generator=generator)
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    steps = x.shape[0] // batch_size
+    for i in range(steps):
+        index = order[i * batch_size : (i + 1) * batch_size]
+        xb, yb = x[index], y[index]
+        if augment:
+            xb = random_crop_flip(xb, generator=generator)
+        mixed = (torch.autocast(x.device.type, dtype=autocast_dtype) if autocast_dtype is not None
+                 else contextlib.nullcontext())
+        with mixed:
+            logits = class_logits(model, xb)
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        loss_sum += loss.detach()  # summed on the device: no sync per step
+        correct += (logits.argmax(1) == yb).sum()
+        if progress is not None:
+            progress(batch_size)
+    return loss_sum.item() / steps, correct.item() / (steps * batch_size)
+
+
+def train_classifier(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor],
+    *,
+    epochs: int,
+    history: dict[str, list[float]] | None = None,
+    on_epoch: Callable[[dict[str, list[float]]], None] | None = None,
+    **epoch_kwargs,
+) -> dict[str, list[float]]:
+    """Train for ``epochs`` epochs, measuring test accuracy after each.
+
+    Args:
+        model, optimizer: as in :func:`train_classifier_epoch`.
+        train_data: ``(x, y)`` training tensors on the model's device.
+        test_data: ``(x, y)`` test tensors on the same device.
+        epochs: epochs to add.
+        history: a history to extend (for a resumed run); a new one when None.
+        on_epoch: called with the history after each epoch (print, checkpoint).
+        **epoch_kwargs: passed to :func:`train_classifier_epoch`.
+
+    Returns:
+        History lists ``epoch``, ``train_loss``, ``train_acc``, ``test_acc``, ``seconds``.
+    """
+    history = history if history is not None else {}
+    for _ in range(epochs):
+        started = time.perf_counter()
+        loss, train_acc = train_classifier_epoch(model, optimizer, *train_data, **epoch_kwargs)
+        test_acc = evaluate_accuracy(model, *test_data)
+        done = len(history.get("epoch", []))
+        elapsed = (history["seconds"][-1] if done else 0.0) + time.perf_counter() - started
+        for key, value in (("epoch", done + 1), ("train_loss", loss), ("train_acc", train_acc),
+                           ("test_acc", test_acc), ("seconds", elapsed)):
+            history.setdefault(key, []).append(value)
+        if on_epoch is not None:
+            on_epoch(history)
+    return history

@@ -1,0 +1,291 @@
+"""Sample-quality metrics that work offline, in the feature space of a small evaluator CNN.
+
+FID compares Gaussian fits of Inception features of real and generated images. Inception
+weights cannot be downloaded here and know little about digits, so the course trains its
+own evaluator (:class:`ganlib.models.evaluator.Evaluator`) per data set and computes:
+
+- the Frechet distance (FD) between Gaussian fits of evaluator features. Report it next
+  to the real-vs-real FD (train subset vs test set): that is what "perfect" scores here.
+- precision and recall by k nearest neighbours (Kynkaanniemi et al., 2019): precision is
+  the fraction of generated samples inside the real data's k-NN balls (fidelity), recall
+  the fraction of real samples inside the generated data's balls (diversity).
+- class accuracy: how often the evaluator recognises the class a conditional generator
+  was asked for.
+
+Numbers from this evaluator are comparable with each other, not with published FIDs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+from ganlib.data import Scale, to_unit_range
+from ganlib.noise import sample_z
+
+
+def _check_images(images: torch.Tensor, name: str = "images") -> None:
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.dim() != 4:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"{name} must be a float tensor of shape (n, C, H, W), got {shape}.")
+    if images.shape[0] == 0:
+        raise ValueError(f"{name} is empty; pass at least one image.")
+
+
+def _check_features(feats: torch.Tensor, name: str, min_rows: int = 2) -> None:
+    if not isinstance(feats, torch.Tensor) or feats.dim() != 2:
+        shape = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
+        raise ValueError(f"{name} must be a 2-D tensor of shape (n, d), got {shape}.")
+    if feats.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} rows, got {feats.shape[0]}.")
+
+
+@torch.no_grad()
+def features(evaluator: nn.Module, images: torch.Tensor, *, scale: Scale = "unit",
+             batch_size: int = 500) -> torch.Tensor:
+    """Penultimate-layer features of ``images``, computed in batches in eval mode.
+
+    Args:
+        evaluator: a model with a ``features(x01)`` method (e.g. the shipped evaluator).
+        images: ``(n, C, H, W)`` in the range given by ``scale``.
+        scale: ``"unit"`` for [0, 1] images, ``"tanh"`` for [-1, 1] (DCGAN outputs).
+        batch_size: images per forward pass (bounds memory on a CPU).
+
+    Returns:
+        Float64 tensor ``(n, feature_dim)`` on the CPU.
+    """
+    _check_images(images)
+    evaluator.eval()
+    device = next(evaluator.parameters()).device
+    chunks = [evaluator.features(to_unit_range(images[i:i + batch_size].to(device), scale)).double().cpu()
+              for i in range(0, images.shape[0], batch_size)]
+    return torch.cat(chunks)
+
+
+def _mean_cov(feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    feats = feats.double()
+    mean = feats.mean(0)
+    centred = feats - mean
+    return mean, centred.T @ centred / (feats.shape[0] - 1)
+
+
+def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
+    """Square root of a symmetric positive semi-definite matrix via its eigen-decomposition."""
+    values, vectors = torch.linalg.eigh(matrix)
+    return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+
+
+def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
+    """Frechet distance between Gaussian fits of two feature sets.
+
+    ``||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))``. The trace of the matrix
+    square root equals the sum of the square roots of the eigenvalues of the symmetric
+    matrix ``S_a^(1/2) S_b S_a^(1/2)``, which avoids a non-symmetric ``sqrtm``.
+
+    Args:
+        feats_a: ``(n, d)`` features, ``n >= 2``.
+        feats_b: ``(m, d)`` features, ``m >= 2``.
+
+    Returns:
+        The distance (>= 0; 0 for identical sets).
+    """
+    _check_features(feats_a, "feats_a")
+    _check_features(feats_b, "feats_b")
+    if feats_a.shape[1] != feats_b.shape[1]:
+        raise ValueError(
+            f"feature sets must have the same width, got {feats_a.shape[1]} and {feats_b.shape[1]}; "
+            "compute both with the same evaluator."
+        )
+    mean_a, cov_a = _mean_cov(feats_a)
+    mean_b, cov_b = _mean_cov(feats_b)
+    root_a = _sqrt_psd(cov_a)
+    middle = root_a @ cov_b @ root_a
+    trace_root = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
+    distance = (mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * trace_root
+    return max(float(distance), 0.0)
+
+
+def _kth_neighbour_radii(feats: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """Distance from each row to its k-th nearest other row: ``(n,)``."""
+    radii = []
+    for i in range(0, feats.shape[0], chunk):
+        dist = torch.cdist(feats[i:i + chunk], feats)
+        radii.append(dist.kthvalue(k + 1, dim=1).values)  # k + 1: the nearest is the row itself
+    return torch.cat(radii)
+
+
+def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Whether each point lies within ``radii[j]`` of some ``centres[j]``: bool ``(n,)``."""
+    inside = []
+    for i in range(0, points.shape[0], chunk):
+        dist = torch.cdist(points[i:i + chunk], centres)
+        inside.append((dist <= radii[None, :]).any(dim=1))
+    return torch.cat(inside)
+
+
+def precision_recall(real_feats: torch.Tensor, fake_feats: torch.Tensor, *, k: int = 5,
+                     chunk: int = 1000) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al., 2019) by k nearest neighbours.
+
+    Each set's manifold is the union of balls around its points, each ball reaching the
+    point's k-th nearest neighbour in the same set.
+
+    Args:
+        real_feats: ``(n, d)`` features of real images, ``n > k``.
+        fake_feats: ``(m, d)`` features of generated images, ``m > k``.
+        k: neighbourhood size (5 in the paper).
+        chunk: rows per distance block (bounds memory to ``chunk * max(n, m)`` floats).
+
+    Returns:
+        ``(precision, recall)``, each in [0, 1].
+    """
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}.")
+    _check_features(real_feats, "real_feats", k + 1)
+    _check_features(fake_feats, "fake_feats", k + 1)
+    if real_feats.shape[1] != fake_feats.shape[1]:
+        raise ValueError(
+            f"feature sets must have the same width, got {real_feats.shape[1]} and {fake_feats.shape[1]}."
+        )
+    real, fake = real_feats.float(), fake_feats.float()
+    real_radii = _kth_neighbour_radii(real, k, chunk)
+    fake_radii = _kth_neighbour_radii(fake, k, chunk)
+    precision = _inside_any_ball(fake, real, real_radii, chunk).float().mean()
+    recall = _inside_any_ball(real, fake, fake_radii, chunk).float().mean()
+    return float(precision), float(recall)
+
+
+@torch.no_grad()
+def class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
+                   scale: Scale = "unit", batch_size: int = 500) -> float:
+    """Fraction of ``images`` that the evaluator assigns to ``labels``.
+
+    Args:
+        evaluator: a classifier taking [0, 1] images.
+        images: ``(n, C, H, W)`` in the range given by ``scale``.
+        labels: ``(n,)`` requested classes.
+
+    Returns:
+        Accuracy in [0, 1].
+    """
+    _check_images(images)
+    if not isinstance(labels, torch.Tensor) or labels.shape != (images.shape[0],):
+        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"labels must have shape ({images.shape[0]},), one per image, got {shape}.")
+    evaluator.eval()
+    device = next(evaluator.parameters()).device
+    correct = 0
+    for i in range(0, images.shape[0], batch_size):
+        logits = evaluator(to_unit_range(images[i:i + batch_size].to(device), scale))
+        correct += int((logits.argmax(1).cpu() == labels[i:i + batch_size].cpu()).sum())
+    return correct / images.shape[0]
+
+
+@torch.no_grad()
+def generate_samples(model: nn.Module, num_samples: int, z_dim: int, *, num_classes: int | None = None,
+                     generator: torch.Generator | None = None, batch_size: int = 500,
+                     device: torch.device | str | None = None,
+                     use_batch_stats: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Draw ``num_samples`` images from a generator in eval mode, in batches, on the CPU.
+
+    Conditional generators (``num_classes`` set) get balanced labels ``0, 1, ..., 9, 0, ...``.
+
+    Args:
+        model: ``G(z)`` or ``G(z, labels)``.
+        num_samples: how many images.
+        z_dim: the generator's noise length.
+        num_classes: classes of a conditional generator; None for an unconditional one.
+        generator: CPU ``torch.Generator`` for the noise (reproducible samples).
+        batch_size: images per forward pass.
+        device: where the model runs (default: where its parameters are).
+        use_batch_stats: normalise with each batch's own statistics (BatchNorm in train
+            mode, as a training loop samples) instead of the running averages; a copy of
+            the model is used so its running averages stay untouched.
+
+    Returns:
+        ``(images (num_samples, C, H, W) on the CPU, labels (num_samples,) or None)``.
+    """
+    if not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}.")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    if use_batch_stats:
+        model = copy.deepcopy(model).train()
+    else:
+        model.eval()
+    labels = torch.arange(num_samples) % num_classes if num_classes else None
+    images = []
+    for i in range(0, num_samples, batch_size):
+        n = min(batch_size, num_samples - i)
+        z = sample_z(n, z_dim, generator=generator).to(device)  # drawn on the CPU: same on every device
+        out = model(z) if labels is None else model(z, labels[i:i + n].to(device))
+        images.append(out.float().cpu())
+    return torch.cat(images), labels
+
+
+def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torch.Tensor, *,
+                       scale: Scale, num_classes: int | None = None, num_samples: int = 10_000,
+                       z_dim: int | None = None, k: int = 5, generator: torch.Generator | None = None,
+                       batch_size: int = 500, real_features: torch.Tensor | None = None,
+                       device: torch.device | str | None = None, use_batch_stats: bool = False) -> dict[str, float]:
+    """All metrics of one generator against a set of real images (e.g. the test set).
+
+    Args:
+        model: unconditional ``G(z)`` or conditional ``G(z, labels)`` generator.
+        evaluator: the data set's evaluator (see :func:`ganlib.pretrained.load_pretrained`).
+        real_images: ``(n, C, H, W)`` real images in [0, 1].
+        scale: output range of the generator: ``"unit"`` ([0, 1]) or ``"tanh"`` ([-1, 1]).
+        num_classes: set for a conditional generator; adds ``class_accuracy``.
+        num_samples: generated images to score.
+        z_dim: noise length (default: ``model.z_dim``).
+        k: neighbourhood size of precision / recall.
+        generator: CPU ``torch.Generator`` for the noise.
+        batch_size: images per forward pass.
+        real_features: precomputed ``features(evaluator, real_images)`` to save time.
+        device: where the models run (default: where the generator's parameters are).
+        use_batch_stats: sample with BatchNorm batch statistics (see :func:`generate_samples`).
+
+    Returns:
+        ``{"fd", "precision", "recall", "num_samples"}`` plus ``"class_accuracy"`` for a
+        conditional generator.
+    """
+    _check_images(real_images, "real_images")
+    z_dim = z_dim if z_dim is not None else getattr(model, "z_dim", None)
+    if z_dim is None:
+        raise ValueError("The generator has no z_dim attribute; pass z_dim=... explicitly.")
+    was_training = model.training
+    fakes, labels = generate_samples(model, num_samples, z_dim, num_classes=num_classes,
+                                     generator=generator, batch_size=batch_size, device=device,
+                                     use_batch_stats=use_batch_stats)
+    model.train(was_training)
+    real = real_features if real_features is not None else features(evaluator, real_images, batch_size=batch_size)
+    fake = features(evaluator, fakes, scale=scale, batch_size=batch_size)
+    precision, recall = precision_recall(real, fake, k=k)
+    result = {"fd": frechet_distance(real, fake), "precision": precision, "recall": recall,
+              "num_samples": num_samples}
+    if num_classes:
+        result["class_accuracy"] = class_accuracy(evaluator, fakes, labels, scale=scale, batch_size=batch_size)
+    if not all(math.isfinite(v) for v in result.values()):
+        raise ValueError(f"a metric is not finite: {result}; the generator may output NaN.")
+    return result
+
+
+def real_vs_real_fd(evaluator: nn.Module, train_images: torch.Tensor, test_images: torch.Tensor, *,
+                    num_samples: int = 10_000, generator: torch.Generator | None = None) -> float:
+    """FD between a random subset of the training images and the test images: the floor.
+
+    Args:
+        evaluator: the data set's evaluator.
+        train_images: ``(N, C, H, W)`` in [0, 1].
+        test_images: ``(M, C, H, W)`` in [0, 1].
+        num_samples: size of the training subset.
+        generator: CPU ``torch.Generator`` choosing the subset.
+
+    Returns:
+        The Frechet distance a perfect generator would score, up to sampling noise.
+    """
+    _check_images(train_images, "train_images")
+    index = torch.randperm(train_images.shape[0], generator=generator)[:num_samples]
+    return frechet_distance(features(evaluator, train_images[index]), features(evaluator, test_images))

@@ -1,0 +1,128 @@
+"""Copy finished MNIST runs into ganlib/weights/, measure them, and write manifest.json.
+
+Usage, after scripts/train_mnist_evaluator.py and scripts/train_mnist_checkpoints.py:
+
+    python scripts/ship_mnist_weights.py mnist_evaluator            # first: the evaluator
+    python scripts/ship_mnist_weights.py dcgan_mnist mlp_gan_mnist  # then the generators
+
+For each generator it loads the shipped (float16) file the way users will, scores it with
+ganlib.metrics on 10,000 samples against the MNIST test set, scores the baseline run of
+the same model (``runs/<name>_baseline``) the same way when there is one, and records
+both with the training command, steps, time and machine. It also prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ganlib.checkpoints import load_model_state  # noqa: E402
+from ganlib.data import load_mnist  # noqa: E402
+from ganlib.metrics import evaluate_generator, features, real_vs_real_fd  # noqa: E402
+from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, sha256_of  # noqa: E402
+from train_mnist_checkpoints import MODELS  # noqa: E402
+
+MACHINE = "2-core CPU (AMD EPYC, shared with other jobs), no GPU"
+
+
+def read_manifest() -> dict:
+    path = WEIGHTS_DIR / MANIFEST_NAME
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {"format": "ganlib-weights-v1", "models": {}}
+
+
+def write_manifest(manifest: dict) -> None:
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    (WEIGHTS_DIR / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def ship_evaluator(manifest: dict) -> None:
+    run = REPO / "runs" / "mnist_evaluator"
+    summary = json.loads((run / "summary.json").read_text())
+    target = WEIGHTS_DIR / "mnist_evaluator.pt"
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "mnist_evaluator.pt", target)
+    manifest["models"]["mnist_evaluator"] = {
+        "file": target.name, "sha256": sha256_of(target), "class": "Evaluator", "kwargs": summary["kwargs"],
+        "scale": "unit", "dtype": "float32", "training_command": summary["command"],
+        "training_steps": summary["steps"], "training_seconds": summary["training_seconds"],
+        "machine": MACHINE, "metrics": {"test_accuracy": summary["test_accuracy"]},
+    }
+    write_manifest(manifest)
+    evaluator = load_pretrained("mnist_evaluator", device="cpu")
+    x_train, _ = load_mnist(train=True, scale="unit")
+    x_test, _ = load_mnist(train=False, scale="unit")
+    fd = real_vs_real_fd(evaluator, x_train, x_test, generator=torch.Generator().manual_seed(0))
+    manifest["models"]["mnist_evaluator"]["metrics"]["real_vs_real_fd"] = fd
+    write_manifest(manifest)
+    print(f"mnist_evaluator: test accuracy {summary['test_accuracy']:.4f}, real-vs-real FD {fd:.4f}")
+
+
+def score(name: str, weights: Path, evaluator, x_test, real_feats, num_samples: int) -> dict:
+    spec = MODELS[name]
+    model = spec["generator"](**spec["kwargs"])
+    load_model_state(model, torch.load(weights, map_location="cpu", weights_only=True), str(weights))
+    return evaluate_generator(model.eval(), evaluator, x_test, scale=spec["scale"], num_classes=spec["num_classes"],
+                              num_samples=num_samples, generator=torch.Generator().manual_seed(2024),
+                              real_features=real_feats, device="cpu")
+
+
+def ship_generator(name: str, manifest: dict, num_samples: int) -> dict:
+    spec = MODELS[name]
+    run = REPO / "runs" / f"{name}_improved"
+    summary = json.loads((run / "summary.json").read_text())
+    target = WEIGHTS_DIR / f"{name}.pt"
+    shutil.copyfile(run / "generator.pt", target)
+    evaluator = load_pretrained("mnist_evaluator", device="cpu")
+    x_test, _ = load_mnist(train=False, scale="unit")
+    real_feats = features(evaluator, x_test)
+    metrics = score(name, target, evaluator, x_test, real_feats, num_samples)
+    metrics["real_vs_real_fd"] = manifest["models"]["mnist_evaluator"]["metrics"].get("real_vs_real_fd")
+    baseline_run = REPO / "runs" / f"{name}_baseline"
+    baseline = None
+    if (baseline_run / "summary.json").is_file():
+        b_summary = json.loads((baseline_run / "summary.json").read_text())
+        baseline = {"metrics": score(name, baseline_run / "generator.pt", evaluator, x_test, real_feats, num_samples),
+                    "settings": b_summary["settings"], "training_steps": b_summary["steps"],
+                    "training_seconds": b_summary["training_seconds"], "training_command": b_summary["command"]}
+    manifest["models"][name] = {
+        "file": target.name, "sha256": sha256_of(target), "class": spec["generator"].__name__,
+        "kwargs": spec["kwargs"], "scale": spec["scale"], "num_classes": spec["num_classes"],
+        "dtype": "float16 (generator EMA weights)", "settings": summary["settings"],
+        "training_command": summary["command"], "training_steps": summary["steps"],
+        "training_seconds": summary["training_seconds"], "machine": MACHINE,
+        "metrics": metrics, "baseline": baseline,
+    }
+    write_manifest(manifest)
+    load_pretrained(name, device="cpu")  # the shipped entry must load and checksum
+    print(json.dumps({name: manifest["models"][name]}, indent=2))
+    return manifest["models"][name]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="+", choices=["mnist_evaluator", *sorted(MODELS)])
+    parser.add_argument("--num-samples", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    manifest = read_manifest()
+    for name in args.names:
+        if name == "mnist_evaluator":
+            ship_evaluator(manifest)
+        else:
+            ship_generator(name, manifest, args.num_samples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Tests for ganlib.cifar10 on tiny CIFAR-like data sets written into tmp_path."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ganlib.cifar10 as cifar10
+from ganlib.cifar10 import CIFAR10_CLASSES, load_cifar10, load_cifar10_uint8, resolve_cache_dir
+
+
+def _write_tree(root, split, per_class, seed=0):
+    """A CIFAR-10-like image-folder tree with ``per_class`` random 32x32 JPEGs per class."""
+    rng = np.random.default_rng(seed)
+    for c, name in enumerate(CIFAR10_CLASSES):
+        folder = root / "cifar10" / split / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{i:04d}.jpg", quality=90)
+
+
+def _reference_decode(root, split):
+    """PIL decode of the tree in ImageFolder order: the reference the loader must match."""
+    images, labels = [], []
+    for c, name in enumerate(CIFAR10_CLASSES):
+        for path in sorted((root / "cifar10" / split / name).glob("*.jpg")):
+            images.append(torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1))
+            labels.append(c)
+    return torch.stack(images), torch.tensor(labels)
+
+
+@pytest.fixture()
+def tree(tmp_path):
+    _write_tree(tmp_path, "train", 3)
+    _write_tree(tmp_path, "test", 2, seed=1)
+    return tmp_path
+
+
+def test_image_folder_matches_pil_decode_and_class_order(tree, tmp_path):
+    cache = tmp_path / "cache"
+    x, y = load_cifar10(tree, train=True, scale="unit", cache_dir=cache)
+    ref_x, ref_y = _reference_decode(tree, "train")
+    assert x.shape == (30, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert torch.equal(y, ref_y)
+    assert torch.equal((x * 255).round().to(torch.uint8), ref_x)
+    x_test, y_test = load_cifar10(tree, train=False, scale="tanh", cache_dir=cache)
+    assert x_test.shape == (20, 3, 32, 32) and -1.0 <= x_test.min() and x_test.max() <= 1.0
+    assert y_test.bincount().tolist() == [2] * 10
+
+
+def test_decoded_images_are_cached_and_reused(tree, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    first = load_cifar10_uint8(tree, cache_dir=cache)
+    files = list(cache.glob("cifar10-train-*.pt"))
+    assert len(files) == 1
+
+    def no_decoding(paths):
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(cifar10, "_decode_jpegs", no_decoding)
+    second = load_cifar10_uint8(tree, cache_dir=cache)
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+    # A limited load reads its subset from the full cache too.
+    x, y = load_cifar10_uint8(tree, cache_dir=cache, limit=10)
+    assert y.tolist() == list(range(10))
+
+
+def test_changed_tree_is_decoded_again_not_read_from_a_stale_cache(tree, tmp_path):
+    cache = tmp_path / "cache"
+    x1, _ = load_cifar10_uint8(tree, cache_dir=cache)
+    image = tree / "cifar10" / "train" / "cat" / "0000.jpg"
+    Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(image, quality=90)
+    x2, y2 = load_cifar10_uint8(tree, cache_dir=cache)
+    cat_first = int((y2 == 3).nonzero()[0])
+    assert x2[cat_first].max() <= 3 and x1[cat_first].max() > 3  # the new black image
+    assert len(list(cache.glob("cifar10-train-*.pt"))) == 2
+
+
+def test_corrupt_cache_is_rebuilt(tree, tmp_path):
+    cache = tmp_path / "cache"
+    x1, _ = load_cifar10_uint8(tree, cache_dir=cache)
+    (cache_file,) = cache.glob("cifar10-train-*.pt")
+    cache_file.write_bytes(b"not a tensor file")
+    x2, _ = load_cifar10_uint8(tree, cache_dir=cache)
+    assert torch.equal(x1, x2)
+
+
+def test_limit_is_class_balanced_and_matches_the_full_load(tree, tmp_path):
+    full_x, full_y = load_cifar10_uint8(tree, cache_dir=tmp_path / "a")
+    x, y = load_cifar10_uint8(tree, cache_dir=tmp_path / "b", limit=13)  # decoded directly
+    assert y.bincount(minlength=10).tolist() == [2, 2, 2, 1, 1, 1, 1, 1, 1, 1]
+    index = torch.cat([torch.nonzero(full_y == c).flatten()[: (2 if c < 3 else 1)] for c in range(10)])
+    assert torch.equal(x, full_x[index]) and torch.equal(y, full_y[index])
+    with pytest.raises(ValueError, match="limit"):
+        load_cifar10_uint8(tree, limit=0)
+
+
+def test_cache_dir_from_environment(tree, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "envcache"))
+    assert resolve_cache_dir() == tmp_path / "envcache"
+    assert resolve_cache_dir(tmp_path / "arg") == tmp_path / "arg"
+    load_cifar10_uint8(tree, train=False)
+    assert list((tmp_path / "envcache").glob("cifar10-test-*.pt"))
+
+
+def test_data_root_from_environment(tree, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_DATA", str(tree))
+    x, y = load_cifar10(train=False, cache_dir=tmp_path / "c")
+    assert x.shape[0] == 20
+
+
+def _write_pickled(root, n_per_batch):
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    written = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8)
+        labels = [int(v) for v in rng.integers(0, 10, n_per_batch)]
+        with open(folder / name, "wb") as handle:
+            pickle.dump({"data": data, "labels": labels, "batch_label": name}, handle)
+        written[name] = (data, labels)
+    return written
+
+
+def test_pickled_batches_are_read_in_cifar_layout(tmp_path):
+    written = _write_pickled(tmp_path, 4)
+    x, y = load_cifar10_uint8(tmp_path, train=True, download=False)
+    assert x.shape == (20, 3, 32, 32) and y.shape == (20,)
+    data, labels = written["data_batch_2"]
+    # Row layout: 1024 red values (row-major), then 1024 green, then 1024 blue.
+    assert x[4, 0, 0, 1] == data[0, 1] and x[4, 1, 0, 0] == data[0, 1024] and x[4, 2, 31, 31] == data[0, 3071]
+    assert y[4:8].tolist() == labels
+    x_test, y_test = load_cifar10(tmp_path, train=False, scale="unit", download=False)
+    assert torch.allclose(x_test * 255, torch.from_numpy(written["test_batch"][0]).float().view(4, 3, 32, 32))
+
+
+def test_missing_data_says_what_to_do(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="GANLIB_DATA"):
+        load_cifar10(tmp_path, download=False)
+
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise OSError("no internet")
+
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", Offline)
+    with pytest.raises(FileNotFoundError, match="download failed: no internet"):
+        load_cifar10(tmp_path, download=True)
+
+
+def test_wrong_class_folders_raise(tmp_path):
+    folder = tmp_path / "cifar10" / "train" / "cats"
+    folder.mkdir(parents=True)
+    Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(folder / "0.jpg")
+    with pytest.raises(ValueError, match="one folder per CIFAR-10 class"):
+        load_cifar10(tmp_path, cache_dir=tmp_path / "c")

@@ -1,0 +1,92 @@
+"""The shipped weights load, match their checksums, and fail clearly when damaged or missing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from ganlib.metrics import class_accuracy, generate_samples
+from ganlib.pretrained import KNOWN_NAMES, MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of
+
+GENERATORS = [name for name in KNOWN_NAMES if name != "mnist_evaluator"]
+
+
+@pytest.mark.parametrize("name", KNOWN_NAMES)
+def test_shipped_file_loads_and_checksums(name):
+    info = pretrained_info(name)
+    path = WEIGHTS_DIR / info["file"]
+    assert sha256_of(path) == info["sha256"]
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    model = load_pretrained(name, device="cpu")
+    assert not model.training
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    for key in ("class", "kwargs", "scale", "training_command", "training_seconds", "machine", "metrics"):
+        assert key in info, key
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_shipped_generators_make_images_in_their_range(name):
+    info = pretrained_info(name)
+    model = load_pretrained(name, device="cpu")
+    z = torch.randn(6, info["kwargs"]["z_dim"], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        x = model(z) if info["num_classes"] is None else model(z, torch.arange(6) % 10)
+    assert x.shape == (6, 1, 28, 28) and torch.isfinite(x).all()
+    low = 0.0 if info["scale"] == "unit" else -1.0
+    assert x.min() >= low and x.max() <= 1.0
+
+
+def test_shipped_onehot_cgan_draws_the_requested_digits():
+    # A quality check that needs no data set: the evaluator must recognise the classes.
+    evaluator = load_pretrained("mnist_evaluator", device="cpu")
+    generator = load_pretrained("cgan_onehot_mnist", device="cpu")
+    images, labels = generate_samples(generator, 300, 64, num_classes=10, generator=torch.Generator().manual_seed(1))
+    assert class_accuracy(evaluator, images, labels, scale="tanh") >= 0.95
+
+
+def _copy_weights(tmp_path, name):
+    shutil.copyfile(WEIGHTS_DIR / MANIFEST_NAME, tmp_path / MANIFEST_NAME)
+    info = pretrained_info(name)
+    shutil.copyfile(WEIGHTS_DIR / info["file"], tmp_path / info["file"])
+    return tmp_path / info["file"]
+
+
+def test_corrupted_copy_fails_with_checksum_error(tmp_path):
+    path = _copy_weights(tmp_path, "dcgan_mnist")
+    assert isinstance(load_pretrained("dcgan_mnist", device="cpu", weights_dir=tmp_path), torch.nn.Module)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="checksum"):
+        load_pretrained("dcgan_mnist", device="cpu", weights_dir=tmp_path)
+
+
+def test_truncated_file_with_forged_checksum_fails_clearly(tmp_path):
+    path = _copy_weights(tmp_path, "mlp_gan_mnist")
+    path.write_bytes(path.read_bytes()[:1000])
+    manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())
+    manifest["models"]["mlp_gan_mnist"]["sha256"] = sha256_of(path)
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="could not be read"):
+        load_pretrained("mlp_gan_mnist", device="cpu", weights_dir=tmp_path)
+
+
+def test_missing_file_says_how_to_reproduce(tmp_path):
+    path = _copy_weights(tmp_path, "cgan_onehot_mnist")
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="train_mnist_checkpoints.py"):
+        load_pretrained("cgan_onehot_mnist", device="cpu", weights_dir=tmp_path)
+
+
+def test_missing_manifest_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        load_pretrained("dcgan_mnist", device="cpu", weights_dir=tmp_path)
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match="dcgan_mnist.*mnist_evaluator"):
+        load_pretrained("stylegan_ffhq")
