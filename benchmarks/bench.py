@@ -365,10 +365,15 @@ def main(argv: list[str] | None = None) -> dict:
                  "h100_target_speedup": H100_TARGETS[name], "measured_at": started_at, **notes}
         args.compile = compile_mode
         if compile_mode and name != "acgan":  # the ACGAN step's gradient penalty stays eager
-            compiled_run = builders[name](args, device)[1]
-            r_comp = timed(device, compiled_run, steps, warmup)
-            entry.update(ganlib_compiled_img_per_s=round(r_comp["img_per_s"], 1), compile_mode=compile_mode)
-            print(f"{name}: ganlib compiled ({compile_mode}) {r_comp['img_per_s']:,.0f} img/s", flush=True)
+            try:  # a failing compile must not lose the eager figures above
+                compiled_run = builders[name](args, device)[1]
+                r_comp = timed(device, compiled_run, steps, warmup)
+            except Exception as error:  # noqa: BLE001 - recorded in the results instead
+                entry.update(compile_mode=compile_mode, compile_error=f"{type(error).__name__}: {error}"[:500])
+                print(f"{name}: compiled ganlib failed: {entry['compile_error']}", flush=True)
+            else:
+                entry.update(ganlib_compiled_img_per_s=round(r_comp["img_per_s"], 1), compile_mode=compile_mode)
+                print(f"{name}: ganlib compiled ({compile_mode}) {r_comp['img_per_s']:,.0f} img/s", flush=True)
         results["loops"][name] = entry
         if name == "cgan" and args.ttq_cap > 0:
             ttq_sides = built[4]

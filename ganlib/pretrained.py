@@ -19,6 +19,8 @@ from torch import nn
 
 from ganlib.checkpoints import load_model_state
 from ganlib.models import (
+    ACGANCritic,
+    ACGANGenerator,
     DCGANGenerator,
     EmbeddingConditionalGenerator,
     MLPGenerator,
@@ -33,9 +35,18 @@ MANIFEST_NAME = "manifest.json"
 # Only these classes can be built from the manifest (it names them; it cannot run code).
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
     cls.__name__: cls
-    for cls in (MLPGenerator, DCGANGenerator, OneHotConditionalGenerator, EmbeddingConditionalGenerator, Evaluator)
+    for cls in (MLPGenerator, DCGANGenerator, OneHotConditionalGenerator, EmbeddingConditionalGenerator, Evaluator,
+                ACGANCritic, ACGANGenerator)
 }
-KNOWN_NAMES = ("mlp_gan_mnist", "dcgan_mnist", "cgan_onehot_mnist", "cgan_embedding_mnist", "mnist_evaluator")
+KNOWN_NAMES = ("mlp_gan_mnist", "dcgan_mnist", "cgan_onehot_mnist", "cgan_embedding_mnist", "mnist_evaluator",
+               "cifar10_critic_classifier", "acgan_cifar10")
+# CIFAR-10 weights need a GPU to train; until they are shipped, say how to make them.
+_CIFAR10_COMMANDS = {
+    "cifar10_critic_classifier": "python scripts/train_cifar10_classifier.py --out runs/cifar10_classifier "
+                                 "(on a GPU; see docs/gpu_runbook.md)",
+    "acgan_cifar10": "python scripts/train_acgan_cifar10.py --out runs/acgan_cifar10 "
+                     "(on a GPU; see docs/gpu_runbook.md)",
+}
 
 
 def _manifest(weights_dir: Path) -> dict:
@@ -61,6 +72,12 @@ def pretrained_info(name: str, *, weights_dir: str | Path | None = None) -> dict
     if name not in KNOWN_NAMES:
         raise ValueError(f"Unknown pretrained model {name!r}; known names: {', '.join(KNOWN_NAMES)}.")
     entries = _manifest(Path(weights_dir) if weights_dir else WEIGHTS_DIR)
+    if name not in entries and name in _CIFAR10_COMMANDS:
+        raise FileNotFoundError(
+            f"The {name!r} weights are not shipped yet (not yet trained: they need a GPU). Train them "
+            f"with `{_CIFAR10_COMMANDS[name]}`, then add the exported file to ganlib/weights/ and "
+            "manifest.json."
+        )
     if name not in entries:
         raise FileNotFoundError(
             f"{name!r} is not in the weights manifest yet; train it with "

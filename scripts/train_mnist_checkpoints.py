@@ -10,7 +10,9 @@ smoothing (real target 0.9), an exponential moving average of the generator (the
 weights are saved), and for the conditional GANs a "mismatch" term that shows the
 discriminator real images with wrong labels as fakes (Reed et al. 2016), which forces it
 to check the class. ``--recipe baseline`` is the course material's plain setting, used
-to measure what the improvements buy at equal training time.
+to measure what the improvements buy at equal training time. The shipped MLP GAN uses
+``--recipe r1g1`` (the improved recipe plus an R1 penalty, gamma 1), which stopped the
+mode collapse the plain improved recipe showed (recall 0.03 -> 0.79).
 
 Training stops at ``--steps`` or after ``--max-minutes`` of training time, whichever comes
 first; a killed run started again with the same arguments resumes from its checkpoint.

@@ -155,7 +155,7 @@ def _write_settings(settings_dir: Path) -> None:
 
 
 def start_lab(root_dir: Path, state_dir: Path, log_path: Path, extra_env: dict[str, str],
-              timeout: float = 180.0) -> LabServer:
+              timeout: float = 300.0) -> LabServer:
     """Start ``python -m jupyterlab`` and wait until its REST API answers.
 
     Args:

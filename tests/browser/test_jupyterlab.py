@@ -82,8 +82,9 @@ IMAGE_HASH_JS = """async (el) => {
     const digest = await crypto.subtle.digest('SHA-256', bytes);
     return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
 }"""
-BROKEN_IMAGES_JS = """(path) => Array.from(window.__panels[path].node.querySelectorAll('.jp-OutputArea img'))
-    .filter(img => !(img.complete && img.naturalWidth > 0)).length"""
+# Markdown pictures (e.g. ../images/05_*.png) and output PNGs alike: a wrong path shows alt text.
+BROKEN_IMAGES_JS = """(path) => Array.from(window.__panels[path].node.querySelectorAll('.jp-Cell img'))
+    .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.getAttribute('src') || img.alt)"""
 
 
 def _file_digest(path: Path) -> str:
@@ -230,6 +231,8 @@ def test_notebook_05_widgets_respond(lab_page, artifacts_dir, timeline, repo_not
     timeline.mark("05 truncation slider checked")
 
     _assert_no_widget_errors(page, panel, NOTEBOOK_05)
+    broken = page.evaluate(BROKEN_IMAGES_JS, NOTEBOOK_05)
+    assert broken == [], f"{NOTEBOOK_05} shows broken images (paths are relative to notebooks/): {broken}"
     if os.environ.get("GAN_COURSE_README_SCREENSHOT") == "1":
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(artifacts_dir / "05_class_interp.png", README_SCREENSHOT)
@@ -247,9 +250,10 @@ def test_notebook_renders(lab_page, artifacts_dir, timeline, repo_notebooks_unch
         "([path, n]) => window.__panels[path].content.widgets.length === n", arg=[path, len(cells)])
     panel.locator(".jp-Cell").nth(len(cells) - 1).wait_for(state="attached")
     page.wait_for_function(
-        "(path) => Array.from(window.__panels[path].node.querySelectorAll('.jp-OutputArea img'))"
+        "(path) => Array.from(window.__panels[path].node.querySelectorAll('.jp-Cell img'))"
         ".every(img => img.complete)", arg=path)
-    assert page.evaluate(BROKEN_IMAGES_JS, path) == 0, f"{path} shows a broken image"
+    broken = page.evaluate(BROKEN_IMAGES_JS, path)
+    assert broken == [], f"{path} shows broken images (paths are relative to notebooks/): {broken}"
     _assert_no_widget_errors(page, panel, path)
     page.screenshot(path=str(artifacts_dir / f"{Path(path).stem}.png"))
     page.evaluate(CLOSE_JS, path)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Scheduled check: does the course still work with the newest releases of its packages?
+#
+#   bash scripts/check_latest.sh
+#
+# Builds a separate venv (runs/latest/venv, never .venv) with the newest versions that pip
+# allows for every package named in requirements.txt (pins dropped; a machine-wide pip cap,
+# such as /etc/xdg/pip on the course's build machines, still applies), then runs the unit
+# tests and every notebook in smoke mode against it. Not part of CI: a failure here is a
+# warning that a future pin bump needs work, not a broken course.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LATEST="$ROOT/runs/latest"
+VENV="$LATEST/venv"
+PYTHON="${PYTHON:-python3}"
+mkdir -p "$LATEST"
+
+[[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV" || exit 1
+pip=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input)
+names=($(grep -E '^[A-Za-z0-9_.-]+==' "$ROOT/requirements.txt" | sed 's/==.*//'))
+echo "check_latest: upgrading ${#names[@]} packages to their newest allowed releases in $VENV"
+"${pip[@]}" install --quiet --upgrade "${names[@]}" || exit 1
+"${pip[@]}" install --quiet --no-deps -e "$ROOT" || exit 1
+"${pip[@]}" freeze --exclude-editable > "$LATEST/versions.txt"
+echo "check_latest: versions in $LATEST/versions.txt; newer than the pins:"
+"$VENV/bin/python" - "$ROOT/requirements.txt" "$LATEST/versions.txt" <<'PY'
+import re, sys
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
+read = lambda p: {norm(a): b for a, b in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", open(p).read(), re.M)}
+pins, now = read(sys.argv[1]), read(sys.argv[2])
+for name, pin in pins.items():
+    if now.get(name, pin).split("+")[0] != pin:
+        print(f"  {name}: {pin} -> {now[name]}")
+PY
+
+export GAN_COURSE_LATEST=1 GAN_COURSE_SMOKE=1 TQDM_DISABLE=1 MPLBACKEND=Agg
+status=0
+( cd "$ROOT" && "$VENV/bin/python" -m pytest tests --ignore=tests/browser -q -p no:cacheprovider ) || status=1
+GAN_COURSE_VENV="$VENV" GAN_COURSE_NO_SETUP=1 bash "$ROOT/scripts/run_course.sh" --smoke --out "$LATEST/course" || status=1
+if [[ $status -eq 0 ]]; then
+    echo "check_latest: the course works with the newest releases"
+else
+    echo "check_latest: FAILED with the newest releases (the pinned setup is unaffected)" >&2
+fi
+exit $status

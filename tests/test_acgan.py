@@ -1,0 +1,272 @@
+"""Tests for the ACGAN / WGAN-GP networks and training pieces of notebook 04."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+from torch import nn
+
+from ganlib.acgan import (
+    ACGAN_BETAS,
+    acgan_step,
+    class_noise,
+    evaluate_accuracy,
+    fixed_grid_noise,
+    frozen,
+    make_acgan,
+    train_classifier,
+)
+from ganlib.data import TensorBatches
+from ganlib.losses import gradient_penalty
+from ganlib.models import ACGANCritic, ACGANGenerator
+from ganlib.train import fit
+from ganlib.utils import count_parameters
+
+
+def _conv(cin, cout, k):
+    return cin * cout * k * k + cout
+
+
+def test_full_size_shapes_and_parameter_counts():
+    torch.manual_seed(0)
+    D, G = ACGANCritic(), ACGANGenerator()
+    sizes = [32, 16, 16, 8, 8, 8, 8, 4]
+    expected_d = (_conv(3, 196, 3) + 7 * _conv(196, 196, 3) + sum(2 * 196 * s * s for s in sizes)
+                  + (196 + 1) + (196 * 10 + 10))
+    expected_g = ((128 * 196 * 16 + 196 * 16) + 2 * 196 * 16 + 3 * _conv(196, 196, 4)
+                  + 4 * _conv(196, 196, 3) + 7 * 2 * 196 + _conv(196, 3, 3))
+    assert count_parameters(D) == expected_d == 3_137_971
+    assert count_parameters(G) == expected_g == 3_647_171
+    z = torch.randn(2, 128)
+    x = G(z)
+    assert x.shape == (2, 3, 32, 32) and x.abs().max() <= 1.0
+    score, logits = D(x)
+    assert score.shape == (2, 1) and logits.shape == (2, 10)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+
+
+def test_transposed_convs_double_the_size():
+    G = ACGANGenerator(width=4)
+    h = G.fc(torch.randn(3, 128)).view(3, 4, 4, 4)
+    sizes = []
+    for layer in G.body:
+        h = layer(h)
+        if isinstance(layer, nn.ConvTranspose2d):
+            sizes.append(h.shape[-1])
+    assert sizes == [8, 16, 32]
+
+
+def test_critic_treats_each_sample_alone():
+    # LayerNorm, not BatchNorm: a sample's outputs do not depend on the rest of the batch,
+    # which is what makes the per-sample gradient penalty meaningful.
+    torch.manual_seed(0)
+    D = ACGANCritic(width=8)
+    x = torch.randn(4, 3, 32, 32)
+    score, logits = D(x)
+    score0, logits0 = D(x[:1])
+    assert torch.allclose(score[:1], score0, atol=1e-5) and torch.allclose(logits[:1], logits0, atol=1e-5)
+
+
+def test_wrong_inputs_raise():
+    with pytest.raises(ValueError, match="images of shape"):
+        ACGANCritic(width=4)(torch.randn(2, 3, 28, 28))
+    with pytest.raises(ValueError, match="noise of shape"):
+        ACGANGenerator(width=4)(torch.randn(2, 100))
+
+
+def test_gradient_penalty_matches_a_per_sample_loop():
+    torch.manual_seed(0)
+    D = ACGANCritic(width=8)
+    x_real, x_fake = torch.randn(3, 3, 32, 32), torch.randn(3, 3, 32, 32)
+    penalty = gradient_penalty(D.score, x_real, x_fake, generator=torch.Generator().manual_seed(7))
+    penalty.backward()
+    # fc10 (the class head) plays no part in the score, so it gets no gradient.
+    library_grads = [None if p.grad is None else p.grad.clone() for p in D.parameters()]
+    assert D.fc10.weight.grad is None and D.fc1.weight.grad is not None
+    D.zero_grad()
+
+    eps = torch.rand(3, 1, 1, 1, generator=torch.Generator().manual_seed(7))
+    terms = []
+    for i in range(3):  # one image at a time: the textbook definition
+        x_hat = (eps[i] * x_real[i] + (1 - eps[i]) * x_fake[i]).unsqueeze(0).requires_grad_(True)
+        (grad,) = torch.autograd.grad(D.score(x_hat).sum(), x_hat, create_graph=True)
+        terms.append((grad.flatten().norm() - 1) ** 2)
+    manual = torch.stack(terms).mean()
+    manual.backward()
+    assert torch.allclose(penalty, manual, rtol=1e-4)
+    for a, p in zip(library_grads, D.parameters()):  # the penalty trains the critic the same way
+        assert (a is None) == (p.grad is None)
+        assert a is None or torch.allclose(a, p.grad, rtol=1e-3, atol=1e-6)
+
+
+def test_class_noise_puts_one_hot_first():
+    labels = torch.tensor([0, 3, 9])
+    z = class_noise(labels, 128, 10, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (3, 128)
+    assert torch.equal(z[:, :10], torch.eye(10)[labels])
+    assert z[:, 10:].std() > 0.5
+    again = class_noise(labels, 128, 10, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(z, again)
+    with pytest.raises(ValueError, match="0..9"):
+        class_noise(torch.tensor([10]))
+    with pytest.raises(ValueError, match="must exceed"):
+        class_noise(labels, z_dim=10)
+
+
+def test_fixed_grid_noise_has_one_class_per_column():
+    z, labels = fixed_grid_noise(rows=10, seed=1)
+    assert z.shape == (100, 128)
+    grid = labels.view(10, 10)
+    assert all(bool((grid[:, j] == j).all()) for j in range(10))
+    assert torch.equal(z[:, :10].argmax(1), labels)
+    assert torch.equal(z, fixed_grid_noise(rows=10, seed=1)[0])
+
+
+def test_frozen_restores_requires_grad():
+    layer = nn.Linear(2, 2)
+    layer.bias.requires_grad_(False)
+    with frozen(layer):
+        assert not any(p.requires_grad for p in layer.parameters())
+    assert layer.weight.requires_grad and not layer.bias.requires_grad
+
+
+def _tiny_acgan(seed=0, ema_decay=None):
+    torch.manual_seed(seed)
+    G, D = ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4)
+    return make_acgan(G, D, seed=seed, ema_decay=ema_decay)
+
+
+def _tiny_data():
+    g = torch.Generator().manual_seed(1)
+    return torch.rand(16, 3, 32, 32, generator=g) * 2 - 1, torch.arange(16) % 10
+
+
+def test_acgan_step_returns_the_five_losses_and_accuracies_and_trains_both():
+    gan = _tiny_acgan()
+    assert gan.opt_d.param_groups[0]["betas"] == ACGAN_BETAS == (0.0, 0.9)
+    assert gan.opt_g.param_groups[0]["lr"] == 1e-4
+    before_g = [p.clone() for p in gan.generator.parameters()]
+    before_d = [p.clone() for p in gan.discriminator.parameters()]
+    x, y = _tiny_data()
+    out = acgan_step(gan, x[:8], y[:8])
+    assert set(out) == {"loss_d_wasserstein", "loss_gp", "loss_d_class", "loss_g_adv",
+                        "loss_g_class", "acc_real", "acc_fake"}
+    assert all(v.dim() == 0 and not v.requires_grad and torch.isfinite(v) for v in out.values())
+    assert 0 <= out["acc_real"] <= 1 and out["loss_gp"] >= 0
+    assert any(not torch.equal(a, b) for a, b in zip(before_g, gan.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before_d, gan.discriminator.parameters()))
+    assert all(p.requires_grad for p in gan.discriminator.parameters())
+
+
+def test_fit_with_acgan_step_logs_grids_and_resumes_exactly(tmp_path):
+    x, y = _tiny_data()
+    step = functools.partial(acgan_step, flip=True)
+    z_grid, _ = fixed_grid_noise(rows=2, z_dim=16)
+    grids = []
+
+    def on_log(gan):
+        gan.sampler.eval()
+        with torch.no_grad():
+            grids.append(gan.sampler(z_grid))
+        gan.sampler.train()
+
+    whole = _tiny_acgan(ema_decay=0.9)
+    fit(whole, TensorBatches(x, y, batch_size=4, seed=0), 4, step_fn=step, log_every=2,
+        on_log=on_log, progress=False)
+    assert len(grids) == 2 and grids[0].shape == (20, 3, 32, 32)
+    assert whole.history["step"] == [2, 4] and len(whole.history["loss_gp"]) == 2
+
+    ckpt = tmp_path / "acgan.pt"
+    first = _tiny_acgan(ema_decay=0.9)
+    fit(first, TensorBatches(x, y, batch_size=4, seed=0), 2, step_fn=step, log_every=2,
+        checkpoint_path=ckpt, progress=False)
+    resumed = _tiny_acgan(seed=0, ema_decay=0.9)
+    fit(resumed, TensorBatches(x, y, batch_size=4, seed=0), 4, step_fn=step, log_every=2,
+        checkpoint_path=ckpt, progress=False)
+    assert resumed.step == 4
+    for name in ("generator", "discriminator", "ema"):
+        a = getattr(whole, name).state_dict()
+        b = getattr(resumed, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    for key in whole.history:
+        if key != "seconds":
+            assert whole.history[key] == resumed.history[key], key
+
+
+def test_evaluate_accuracy_against_hand_count():
+    class Fixed(nn.Module):
+        def forward(self, x):
+            return torch.zeros(x.shape[0], 1), x.flatten(1)[:, :3]
+
+    x = torch.zeros(5, 3, 1, 1)
+    x[[0, 1, 2, 3, 4], [0, 1, 2, 0, 1]] = 1.0  # predictions 0,1,2,0,1
+    y = torch.tensor([0, 1, 0, 0, 2])
+    assert evaluate_accuracy(Fixed(), x, y, batch_size=2) == pytest.approx(3 / 5)
+    with pytest.raises(ValueError, match="same"):
+        evaluate_accuracy(Fixed(), x, y[:3])
+
+
+def test_train_classifier_learns_a_tiny_set():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
+    x, y = torch.randn(40, 3, 32, 32), torch.arange(40) % 10
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    history = train_classifier(model, opt, (x, y), (x, y), epochs=15, batch_size=10,
+                               augment=False, generator=torch.Generator().manual_seed(0))
+    assert history["epoch"] == list(range(1, 16))
+    assert history["train_loss"][-1] < history["train_loss"][0] / 4
+    assert history["test_acc"][-1] == 1.0
+    more = train_classifier(model, opt, (x, y), (x, y), epochs=1, batch_size=10, history=history,
+                            generator=torch.Generator().manual_seed(1))
+    assert more["epoch"][-1] == 16 and more["seconds"][-1] >= more["seconds"][-2]
+
+
+def _load_script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture()
+def tiny_cifar(tmp_path, monkeypatch):
+    from test_cifar10 import _write_tree
+
+    _write_tree(tmp_path / "data", "train", 2)
+    _write_tree(tmp_path / "data", "test", 1)
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_classifier_script_trains_resumes_and_exports(tiny_cifar):
+    script = _load_script("train_cifar10_classifier")
+    out = tiny_cifar / "clf"
+    common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"),
+              "--width", "4", "--batch-size", "5", "--fp16", "--epochs", "2"]
+    first = script.main(common + ["--minutes", "0"])  # stops after its first epoch
+    assert first["epochs"] == 1
+    second = script.main(common + ["--resume"])
+    assert second["epochs"] == 2
+    weights = torch.load(out / "cifar10_critic_classifier.pt", weights_only=True)
+    assert weights["fc10.weight"].dtype == torch.float16
+    model = ACGANCritic(width=4)
+    model.load_state_dict(weights)  # loads (and casts) into a float32 critic
+
+
+def test_acgan_script_trains_resumes_and_exports(tiny_cifar):
+    script = _load_script("train_acgan_cifar10")
+    out = tiny_cifar / "gan"
+    common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"),
+              "--width", "4", "--batch-size", "10", "--ema", "0.9"]
+    assert script.main(common + ["--steps", "2"])["steps"] == 2
+    with pytest.raises(SystemExit, match="--resume"):
+        script.main(common + ["--steps", "4"])
+    assert script.main(common + ["--steps", "4", "--resume"])["steps"] == 4
+    assert len(list((out / "grids").glob("*.png"))) == 2
+    ACGANGenerator(width=4).load_state_dict(torch.load(out / "acgan_cifar10.pt", weights_only=True))

@@ -1,0 +1,186 @@
+"""The speed benchmark runs and writes its schema; ganlib's fast path trains exactly like the plain one."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from ganlib.data import TensorBatches
+from ganlib.models import MLPDiscriminator, MLPGenerator, OneHotConditionalDiscriminator, OneHotConditionalGenerator
+from ganlib.noise import check_labels, trusted_labels
+from ganlib.train import EMA, fit, gan_step, make_gan
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+LOOP_KEYS = {"baseline_img_per_s", "ganlib_img_per_s", "speedup", "device", "batch_size", "steps_timed",
+             "warmup_steps", "torch_version", "cpu_threads", "parameters", "baseline_data", "ganlib_data"}
+
+
+def write_idx(path: Path, data: torch.Tensor) -> None:
+    """Write ``data`` (uint8) in MNIST's IDX format: magic, dimension sizes, bytes."""
+    dims = list(data.shape)
+    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    path.write_bytes(header + data.numpy().tobytes())
+
+
+def make_tiny_data(root: Path, n_mnist: int = 64, per_class: int = 2) -> None:
+    """A few random MNIST digits in torchvision's raw layout and a tiny CIFAR-10 JPEG tree."""
+    from PIL import Image
+
+    from ganlib.cifar10 import CIFAR10_CLASSES
+
+    g = torch.Generator().manual_seed(0)
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, n in (("train", n_mnist), ("t10k", 16)):
+        write_idx(raw / f"{split}-images-idx3-ubyte", torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8))
+        write_idx(raw / f"{split}-labels-idx1-ubyte", (torch.arange(n) % 10).to(torch.uint8))
+    for name in CIFAR10_CLASSES:
+        folder = root / "cifar10" / "train" / name
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            pixels = torch.randint(0, 256, (32, 32, 3), generator=g, dtype=torch.uint8).numpy()
+            Image.fromarray(pixels).save(folder / f"{i:04d}.jpg")
+
+
+@pytest.fixture()
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    sys.modules.pop("bench", None)
+    import bench
+
+    return bench
+
+
+def test_bench_writes_results_schema(tmp_path, monkeypatch, bench):
+    make_tiny_data(tmp_path / "data")
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "results.json"
+    bench.main(["--device", "cpu", "--steps", "2", "--warmup", "1", "--batch-size", "4", "--threads", "1",
+                "--data-root", str(tmp_path / "data"), "--out", str(out), "--cifar-workers", "0"])
+    results = json.loads(out.read_text())
+    assert set(results["loops"]) == {"mlp", "cgan", "acgan"}
+    for name, entry in results["loops"].items():
+        assert LOOP_KEYS <= set(entry), (name, LOOP_KEYS - set(entry))
+        assert entry["baseline_img_per_s"] > 0 and entry["ganlib_img_per_s"] > 0
+        assert entry["steps_timed"] == 2 and entry["batch_size"] == 4 and entry["device"] == "cpu"
+    assert "load_average_1_5_15_at_start" in results["machine"]
+    table = out.with_suffix(".md").read_text()
+    assert table.startswith("| loop |") and "ACGAN + WGAN-GP" in table
+
+
+def test_bench_rejects_unknown_loop(bench):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--only", "stylegan"])
+
+
+def test_baseline_models_match_ganlib_sizes(bench):
+    import baseline_loops as base
+    from ganlib.models import ACGANCritic, ACGANGenerator
+
+    pairs = [(MLPGenerator(64), base.Generator(64)), (MLPDiscriminator(), base.Discriminator()),
+             (OneHotConditionalGenerator(64, 10), base.CondGenerator(74)),
+             (OneHotConditionalDiscriminator(10), base.CondDiscriminator(11)),
+             (ACGANGenerator(128), base.GeneratorNet(128)), (ACGANCritic(10), base.CriticNet())]
+    for ours, theirs in pairs:
+        bench.check_same_size(ours, theirs, type(ours).__name__)
+
+
+# --- the fast path gives the same numbers as the plain one -------------------------------------------
+
+
+def _cgan(compile=False):
+    torch.manual_seed(0)
+    return make_gan(OneHotConditionalGenerator(8, 10, hidden_dim=8), OneHotConditionalDiscriminator(10, hidden_dim=8),
+                    z_dim=8, num_classes=10, seed=0, compile=compile)
+
+
+def test_compiled_step_matches_eager(monkeypatch):
+    # aot_eager traces exactly what inductor would compile, without minutes of C++ compilation.
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    torch._dynamo.reset()
+    x = torch.rand(16, 1, 28, 28) * 2 - 1
+    y = torch.arange(16) % 10
+    eager, compiled = _cgan(), _cgan(compile=True)
+    assert compiled.compiled is not None and eager.compiled is None
+    for _ in range(3):
+        a, b = gan_step(eager, x, y), gan_step(compiled, x, y)
+        for name in a:
+            torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5)
+    for p, q in zip(eager.generator.parameters(), compiled.generator.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    # The compiled twins share the weights: checkpoints keep plain parameter names.
+    assert set(compiled.generator.state_dict()) == set(eager.generator.state_dict())
+
+
+def test_ema_matches_torch_averaged_model():
+    torch.manual_seed(0)
+    model = MLPGenerator(8, hidden_dim=8)
+    reference = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    ours = EMA(model, 0.9)
+    for _ in range(4):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        model(torch.randn(5, 8))  # moves the BatchNorm statistics too
+        reference.update_parameters(model)
+        ours.update_parameters(model)
+    expected, got = reference.state_dict(), ours.state_dict()
+    assert expected.keys() == got.keys()  # same checkpoint format
+    for key, value in expected.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(got[key], value)
+    assert int(got["n_averaged"]) == 4
+
+
+def test_trusted_labels_skips_only_device_range_checks():
+    on_device = torch.zeros(3, dtype=torch.long, device="meta")  # any value read would raise
+    with pytest.raises(Exception):
+        check_labels(on_device, 10)
+    with trusted_labels():
+        check_labels(on_device, 10)  # no value is read: no sync on a GPU
+        with pytest.raises(ValueError, match="0..9"):
+            check_labels(torch.tensor([3, 10]), 10)  # CPU labels are still checked
+        with pytest.raises(ValueError, match="1-D"):
+            check_labels(torch.zeros(2, 2, dtype=torch.long, device="meta"), 10)
+    with pytest.raises(Exception):
+        check_labels(on_device, 10)  # the block restored the check
+
+
+def test_fit_checks_all_labels_once_before_training():
+    gan = _cgan()
+    x = torch.zeros(32, 1, 28, 28)
+    y = torch.arange(32) % 10
+    y[-1] = 12  # a bad label the first batches would not show
+    with pytest.raises(ValueError, match="0..9"):
+        fit(gan, TensorBatches(x, y, batch_size=8), 2, progress=False)
+    assert gan.step == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_no_host_sync_inside_cuda_steps():
+    from ganlib.acgan import acgan_step, make_acgan
+    from ganlib.models import ACGANCritic, ACGANGenerator
+
+    device = torch.device("cuda")
+    gan = make_gan(OneHotConditionalGenerator(8, 10, hidden_dim=8).to(device),
+                   OneHotConditionalDiscriminator(10, hidden_dim=8).to(device), z_dim=8, num_classes=10,
+                   ema_decay=0.99)
+    acgan = make_acgan(ACGANGenerator(128, width=16).to(device), ACGANCritic(10, width=16).to(device), ema_decay=0.99)
+    x28, x32 = torch.rand(8, 1, 28, 28, device=device), torch.rand(8, 3, 32, 32, device=device)
+    y = torch.arange(8, device=device) % 10
+    with trusted_labels():
+        gan_step(gan, x28, y), acgan_step(acgan, x32, y, flip=True)  # warm-up: first EMA copy, lazy init
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            for _ in range(2):
+                gan_step(gan, x28, y)
+                acgan_step(acgan, x32, y, flip=True)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
