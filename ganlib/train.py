@@ -9,6 +9,7 @@ message when a loss turns NaN or explodes.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,7 +305,7 @@ def fit(
     sums: dict[str, torch.Tensor] = {}
     window = 0
     started = time.perf_counter()
-    bar = tqdm(total=num_steps, initial=gan.step, disable=not progress, desc="training",
+    bar = tqdm(total=num_steps, initial=gan.step, disable=not progress or _tqdm_disabled_by_env(), desc="training",
                dynamic_ncols=True)
     try:
         with trusted_labels():  # labels were checked above: no per-step sync to check them again
@@ -338,6 +339,11 @@ def _check_all_labels(gan: GAN, batches: object) -> None:
     tensors = getattr(batches, "tensors", None)  # TensorBatches: (images, labels)
     if gan.num_classes is not None and isinstance(tensors, tuple) and len(tensors) > 1:
         check_labels(tensors[1], gan.num_classes)
+
+
+def _tqdm_disabled_by_env() -> bool:
+    """True when ``TQDM_DISABLE`` is set (CI sets it): an explicit ``disable=`` would override it."""
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
 
 
 def _log(gan: GAN, sums: dict[str, torch.Tensor], window: int, max_abs_loss: float) -> dict[str, float]:

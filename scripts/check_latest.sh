@@ -34,7 +34,7 @@ for name, pin in pins.items():
         print(f"  {name}: {pin} -> {now[name]}")
 PY
 
-export GAN_COURSE_LATEST=1 GAN_COURSE_SMOKE=1 TQDM_DISABLE=1 MPLBACKEND=Agg
+export GAN_COURSE_LATEST=1 GAN_COURSE_SMOKE=1 TQDM_DISABLE=1
 status=0
 ( cd "$ROOT" && "$VENV/bin/python" -m pytest tests --ignore=tests/browser -q -p no:cacheprovider ) || status=1
 GAN_COURSE_VENV="$VENV" GAN_COURSE_NO_SETUP=1 bash "$ROOT/scripts/run_course.sh" --smoke --out "$LATEST/course" || status=1

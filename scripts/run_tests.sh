@@ -25,7 +25,7 @@ if [[ "${GAN_COURSE_NO_SETUP:-0}" != 1 && -f scripts/install_browser.sh ]]; then
     PATH="$VENV/bin:$PATH" bash scripts/install_browser.sh || problems+=("browser install failed")
 fi
 
-export GAN_COURSE_SMOKE=1 TQDM_DISABLE=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+export GAN_COURSE_SMOKE=1 TQDM_DISABLE=1 PYTHONDONTWRITEBYTECODE=1
 report_dir="$(mktemp -d)"
 trap 'rm -rf "$report_dir"' EXIT
 

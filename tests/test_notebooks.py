@@ -22,7 +22,6 @@ def test_notebook_runs_in_smoke_mode(notebook: Path, tmp_path: Path, monkeypatch
     papermill = pytest.importorskip("papermill")
     monkeypatch.setenv("TQDM_DISABLE", "1")
     monkeypatch.setenv("GAN_COURSE_SMOKE", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     output = tmp_path / notebook.name
     papermill.execute_notebook(
         str(notebook),
