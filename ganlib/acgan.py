@@ -15,14 +15,13 @@ vector (:func:`class_noise`). :func:`acgan_step` plugs into :func:`ganlib.train.
 from __future__ import annotations
 
 import contextlib
-import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlib.augment import random_crop_flip, random_flip
+from ganlib.augment import random_flip
 from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
 from ganlib.noise import check_labels, one_hot, sample_labels
 from ganlib.train import GAN, make_gan
@@ -176,140 +175,3 @@ def acgan_step(
         "acc_real": (logits_real.argmax(1) == labels).float().mean().detach(),
         "acc_fake": (logits_fake.argmax(1) == labels_fake).float().mean().detach(),
     }
-
-
-# --- Part 1: the critic as a plain classifier ---------------------------------------------
-
-
-def class_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Class logits of a model that returns either logits or ``(score, logits)``."""
-    out = model(x)
-    return out[1] if isinstance(out, tuple) else out
-
-
-@torch.no_grad()
-def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 500) -> float:
-    """Fraction of images whose predicted class is right, in eval mode.
-
-    Args:
-        model: returns logits ``(n, K)`` or ``(score, logits)``.
-        x: images ``(N, C, H, W)`` on the model's device.
-        y: labels ``(N,)``.
-        batch_size: images per forward pass.
-
-    Returns:
-        Accuracy in [0, 1] (a float: reading it syncs the device once).
-    """
-    if x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError(f"x and y must hold the same, non-zero number of samples, got {x.shape[0]} and {y.shape[0]}.")
-    was_training = model.training
-    model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    for start in range(0, x.shape[0], batch_size):
-        logits = class_logits(model, x[start : start + batch_size])
-        correct += (logits.argmax(1) == y[start : start + batch_size]).sum()
-    model.train(was_training)
-    return correct.item() / x.shape[0]
-
-
-def train_classifier_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    batch_size: int = 128,
-    augment: bool = True,
-    label_smoothing: float = 0.0,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    autocast_dtype: torch.dtype | None = None,
-    generator: torch.Generator | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[float, float]:
-    """One pass over the training set with cross-entropy on the class logits.
-
-    Batches are cut from ``x`` on its own device; augmentation (random crop with 4-pixel
-    padding and horizontal flip) runs there too. The last incomplete batch is dropped.
-
-    Args:
-        model: the classifier (``(score, logits)`` outputs are fine).
-        optimizer: its optimizer.
-        x, y: training images ``(N, 3, 32, 32)`` and labels ``(N,)`` on one device.
-        batch_size: images per step.
-        augment: crop and flip each batch.
-        label_smoothing: cross-entropy label smoothing (e.g. 0.1).
-        scheduler: stepped after every batch (e.g. ``OneCycleLR``).
-        autocast_dtype: e.g. ``torch.bfloat16`` for mixed precision; None for float32.
-        generator: ``torch.Generator`` on ``x.device`` for shuffling and augmentation.
-        progress: called with the number of images after each step (a tqdm ``update``).
-
-    Returns:
-        Mean training loss and accuracy over the epoch (on the augmented batches).
-    """
-    if x.shape[0] < batch_size:
-        raise ValueError(f"batch_size ({batch_size}) is larger than the training set ({x.shape[0]}).")
-    model.train()
-    order = torch.randperm(x.shape[0], device=x.device, generator=generator)
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    steps = x.shape[0] // batch_size
-    for i in range(steps):
-        index = order[i * batch_size : (i + 1) * batch_size]
-        xb, yb = x[index], y[index]
-        if augment:
-            xb = random_crop_flip(xb, generator=generator)
-        mixed = (torch.autocast(x.device.type, dtype=autocast_dtype) if autocast_dtype is not None
-                 else contextlib.nullcontext())
-        with mixed:
-            logits = class_logits(model, xb)
-            loss = F.cross_entropy(logits.float(), yb, label_smoothing=label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        loss_sum += loss.detach()  # summed on the device: no sync per step
-        correct += (logits.argmax(1) == yb).sum()
-        if progress is not None:
-            progress(batch_size)
-    return loss_sum.item() / steps, correct.item() / (steps * batch_size)
-
-
-def train_classifier(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    train_data: tuple[torch.Tensor, torch.Tensor],
-    test_data: tuple[torch.Tensor, torch.Tensor],
-    *,
-    epochs: int,
-    history: dict[str, list[float]] | None = None,
-    on_epoch: Callable[[dict[str, list[float]]], None] | None = None,
-    **epoch_kwargs,
-) -> dict[str, list[float]]:
-    """Train for ``epochs`` epochs, measuring test accuracy after each.
-
-    Args:
-        model, optimizer: as in :func:`train_classifier_epoch`.
-        train_data: ``(x, y)`` training tensors on the model's device.
-        test_data: ``(x, y)`` test tensors on the same device.
-        epochs: epochs to add.
-        history: a history to extend (for a resumed run); a new one when None.
-        on_epoch: called with the history after each epoch (print, checkpoint).
-        **epoch_kwargs: passed to :func:`train_classifier_epoch`.
-
-    Returns:
-        History lists ``epoch``, ``train_loss``, ``train_acc``, ``test_acc``, ``seconds``.
-    """
-    history = history if history is not None else {}
-    for _ in range(epochs):
-        started = time.perf_counter()
-        loss, train_acc = train_classifier_epoch(model, optimizer, *train_data, **epoch_kwargs)
-        test_acc = evaluate_accuracy(model, *test_data)
-        done = len(history.get("epoch", []))
-        elapsed = (history["seconds"][-1] if done else 0.0) + time.perf_counter() - started
-        for key, value in (("epoch", done + 1), ("train_loss", loss), ("train_acc", train_acc),
-                           ("test_acc", test_acc), ("seconds", elapsed)):
-            history.setdefault(key, []).append(value)
-        if on_epoch is not None:
-            on_epoch(history)
-    return history

@@ -65,3 +65,63 @@ class Evaluator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Args: x ``(n, C, H, W)`` in [0, 1]. Returns: class logits ``(n, num_classes)``."""
         return self.head(self.dropout(self.features(x)))
+
+
+class Residual(nn.Module):
+    """``x + block(x)``: the block must keep the shape."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class ResidualEvaluator(nn.Module):
+    """CIFAR-10 evaluator: a nine-layer residual CNN with BatchNorm, for images in [0, 1].
+
+    It is built unlike :class:`ganlib.models.ACGANCritic` on purpose (BatchNorm instead of
+    LayerNorm, ReLU instead of LeakyReLU, residual blocks, pooling instead of strides,
+    widths that grow with depth), so that a GAN trained against the critic is never graded
+    by a network that thinks like it.
+
+    Shapes (width 32): 32x32x3 -> conv -> 32x32x32 -> conv, pool -> 16x16x64 -> residual
+    (two convs) -> conv, pool -> 8x8x128 -> conv, pool -> 4x4x256 -> residual -> global
+    max -> 256 features -> 10 logits.
+
+    Args:
+        image_channels: 3 for CIFAR-10.
+        image_size: 32 (any size divisible by 8 works).
+        num_classes: number of classes.
+        width: channels of the first layer; the stages have 2x, 4x and 8x this many.
+    """
+
+    def __init__(self, image_channels: int = 3, image_size: int = 32, num_classes: int = 10,
+                 width: int = 32) -> None:
+        super().__init__()
+        self.image_channels, self.image_size, self.num_classes = image_channels, image_size, num_classes
+        self.feature_dim = width * 8
+        w1, w2, w3 = width * 2, width * 4, width * 8
+
+        def residual(channels: int) -> Residual:
+            return Residual(nn.Sequential(conv_bn_relu(channels, channels), conv_bn_relu(channels, channels)))
+
+        self.body = nn.Sequential(
+            conv_bn_relu(image_channels, width),
+            conv_bn_relu(width, w1), nn.MaxPool2d(2), residual(w1),
+            conv_bn_relu(w1, w2), nn.MaxPool2d(2),
+            conv_bn_relu(w2, w3), nn.MaxPool2d(2), residual(w3),
+            nn.AdaptiveMaxPool2d(1),  # the strongest response of each channel, anywhere
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(self.feature_dim, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x ``(n, C, H, W)`` in [0, 1]. Returns: features ``(n, feature_dim)``."""
+        check_images(x, (self.image_channels, self.image_size, self.image_size), type(self).__name__)
+        return self.body(x * 2 - 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x ``(n, C, H, W)`` in [0, 1]. Returns: class logits ``(n, num_classes)``."""
+        return self.head(self.features(x))
