@@ -138,7 +138,7 @@ def cgan_sides(args, device):
 
 def acgan_sides(args, device):
     from ganlib.acgan import acgan_step, make_acgan
-    from ganlib.cifar10 import load_cifar10_uint8
+    from ganlib.data.cifar10 import load_cifar10_uint8
 
     images, labels = load_cifar10_uint8(args.data_root, download=False, limit=args.limit)
     seed_everything(args.seed)

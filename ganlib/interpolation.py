@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from ganlib.data import Scale
+from ganlib.data.scaling import Scale
 from ganlib.models.cgan import EmbeddingConditionalGenerator, OneHotConditionalGenerator
 from ganlib.noise import check_labels, lerp, slerp, truncated_normal
 

@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from ganlib.data import Scale, to_unit_range
+from ganlib.data.scaling import Scale, to_unit_range
 from ganlib.noise import sample_z
 
 

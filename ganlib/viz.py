@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import torch
 from torchvision.utils import make_grid
 
-from ganlib.data import Scale, to_unit_range
+from ganlib.data.scaling import Scale, to_unit_range
 
 
 def image_grid(images: torch.Tensor, *, nrow: int = 8, scale: Scale = "tanh", padding: int = 2) -> torch.Tensor:
@@ -99,4 +99,38 @@ def plot_losses(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    return ax
+
+
+def plot_confusion(counts: torch.Tensor, class_names: Sequence[str], *, ax: plt.Axes | None = None,
+                   title: str = "Confusion matrix") -> plt.Axes:
+    """Draw a confusion matrix as row-normalised percentages, with each class's accuracy on the left.
+
+    Args:
+        counts: ``(K, K)`` counts, row = true class, column = predicted class (as
+            :func:`ganlib.classifier.confusion_matrix` returns).
+        class_names: ``K`` names, in class order.
+        ax: axes to draw on; a new figure when None.
+        title: the plot's title.
+
+    Returns:
+        The axes drawn on.
+    """
+    k = len(class_names)
+    if counts.shape != (k, k):
+        raise ValueError(f"counts must be ({k}, {k}) for {k} class names, got {tuple(counts.shape)}.")
+    rows = counts.double() / counts.sum(1, keepdim=True).clamp(min=1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 5.5))
+    ax.imshow(rows.numpy(), cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            if rows[i, j] >= 0.005:  # leave the empty cells blank: the mistakes stand out
+                ax.text(j, i, f"{100 * rows[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if rows[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), class_names, rotation=60, ha="right")
+    ax.set_yticks(range(k), [f"{name} {100 * rows[i, i]:.0f}%" for i, name in enumerate(class_names)])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class (its accuracy)")
+    ax.set_title(title)
     return ax

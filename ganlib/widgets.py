@@ -24,7 +24,7 @@ import torch
 from PIL import Image as PILImage
 from torch import nn
 
-from ganlib.data import Scale
+from ganlib.data.scaling import Scale
 from ganlib.interpolation import (
     interpolate_classes,
     interpolate_noise,

@@ -21,7 +21,7 @@ from torchvision.utils import save_image
 
 from ganlib.acgan import acgan_step, fixed_grid_noise, make_acgan
 from ganlib.checkpoints import save_checkpoint
-from ganlib.cifar10 import load_cifar10
+from ganlib.data.cifar10 import load_cifar10
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.train import fit

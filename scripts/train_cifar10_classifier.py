@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from ganlib.checkpoints import load_checkpoint, save_checkpoint
-from ganlib.cifar10 import load_cifar10
+from ganlib.data.cifar10 import load_cifar10
 from ganlib.classifier import ClassifierRun, evaluate_accuracy
 from ganlib.models import ACGANCritic
 from ganlib.models.evaluator import ResidualEvaluator

@@ -12,12 +12,12 @@ from ganlib.acgan import (
     ACGAN_BETAS,
     acgan_step,
     class_noise,
-    evaluate_accuracy,
     fixed_grid_noise,
     frozen,
     make_acgan,
-    train_classifier,
 )
+from ganlib.checkpoints import load_checkpoint
+from ganlib.classifier import evaluate_accuracy, train_classifier
 from ganlib.data import TensorBatches
 from ganlib.losses import gradient_penalty
 from ganlib.models import ACGANCritic, ACGANGenerator
@@ -247,13 +247,14 @@ def tiny_cifar(tmp_path, monkeypatch):
 def test_classifier_script_trains_resumes_and_exports(tiny_cifar):
     script = _load_script("train_cifar10_classifier")
     out = tiny_cifar / "clf"
-    common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"),
+    common = ["--model", "critic", "--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"),
               "--width", "4", "--batch-size", "5", "--fp16", "--epochs", "2"]
-    first = script.main(common + ["--minutes", "0"])  # stops after its first epoch
-    assert first["epochs"] == 1
+    first = script.main(common + ["--max-minutes", "1e-9"])  # out of time at once: saves and stops
+    assert first == {}
+    assert load_checkpoint(out / "checkpoint.pt")["run"]["epoch"] < 2
     second = script.main(common + ["--resume"])
     assert second["epochs"] == 2
-    weights = torch.load(out / "cifar10_critic_classifier.pt", weights_only=True)
+    weights = torch.load(out / "cifar10_critic.pt", weights_only=True)
     assert weights["fc10.weight"].dtype == torch.float16
     model = ACGANCritic(width=4)
     model.load_state_dict(weights)  # loads (and casts) into a float32 critic

@@ -32,7 +32,7 @@ def make_tiny_data(root: Path, n_mnist: int = 64, per_class: int = 2) -> None:
     """A few random MNIST digits in torchvision's raw layout and a tiny CIFAR-10 JPEG tree."""
     from PIL import Image
 
-    from ganlib.cifar10 import CIFAR10_CLASSES
+    from ganlib.data.cifar10 import CIFAR10_CLASSES
 
     g = torch.Generator().manual_seed(0)
     raw = root / "MNIST" / "raw"

@@ -1,4 +1,4 @@
-"""Tests for ganlib.cifar10 on tiny CIFAR-like data sets written into tmp_path."""
+"""Tests for ganlib.data.cifar10 on tiny CIFAR-like data sets written into tmp_path."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-import ganlib.cifar10 as cifar10
-from ganlib.cifar10 import CIFAR10_CLASSES, load_cifar10, load_cifar10_uint8, resolve_cache_dir
+import ganlib.data.cifar10 as cifar10
+from ganlib.data.cifar10 import CIFAR10_CLASSES, load_cifar10, load_cifar10_uint8, resolve_cache_dir
 
 
 def _write_tree(root, split, per_class, seed=0):

@@ -56,7 +56,7 @@ def test_empty_folder_without_download_says_what_to_do(tmp_path):
 def test_resolve_data_root_order(tmp_path, monkeypatch):
     repo = tmp_path / "repo"
     repo.mkdir()
-    monkeypatch.setattr(data, "_REPO_ROOT", repo)
+    monkeypatch.setattr(data.paths, "_REPO_ROOT", repo)
     # Nothing exists: <repo>/data is where a download would go.
     assert resolve_data_root() == repo / "data"
     shared = tmp_path / "shared" / "data"

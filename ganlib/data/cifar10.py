@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 
 from ganlib.checkpoints import save_checkpoint
-from ganlib.data import DATA_ENV_VAR, Scale, resolve_data_root, scale_images
+from ganlib.data.paths import DATA_ENV_VAR, resolve_data_root
+from ganlib.data.scaling import Scale, scale_images
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
