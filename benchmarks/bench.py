@@ -137,7 +137,7 @@ def cgan_sides(args, device):
 
 
 def acgan_sides(args, device):
-    from ganlib.acgan import acgan_step, make_acgan
+    from ganlib.acgan_training import acgan_step, make_acgan
     from ganlib.data.cifar10 import load_cifar10_uint8
 
     images, labels = load_cifar10_uint8(args.data_root, download=False, limit=args.limit)

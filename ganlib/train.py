@@ -31,19 +31,22 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN, infinite or absurdly large; the model is no longer trustworthy."""
 
 
-def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """Call an unconditional ``G(z)`` or a conditional ``G(z, labels)`` generator."""
-    return generator(z) if labels is None else generator(z, labels)
+def run_generator(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Call an unconditional ``G(z)`` or a conditional ``G(z, labels)`` generator (as it is: no mode change).
+
+    To draw samples for looking at or scoring, use :func:`ganlib.sampling.sample` (eval mode, no grad).
+    """
+    return G(z) if labels is None else G(z, labels)
 
 
-def discriminate(discriminator: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+def run_discriminator(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     """Call an unconditional ``D(x)`` or a conditional ``D(x, labels)`` discriminator."""
-    return discriminator(x) if labels is None else discriminator(x, labels)
+    return D(x) if labels is None else D(x, labels)
 
 
 def d_step(
-    generator: nn.Module,
-    discriminator: nn.Module,
+    G: nn.Module,
+    D: nn.Module,
     opt_d: torch.optim.Optimizer,
     x_real: torch.Tensor,
     z: torch.Tensor,
@@ -54,7 +57,7 @@ def d_step(
     """One discriminator update on a batch of real images and a batch of fakes.
 
     Args:
-        generator, discriminator: the two networks (conditional ones take ``labels``).
+        G, D: the generator and the discriminator (conditional ones take ``labels``).
         opt_d: the discriminator's optimizer.
         x_real: real images ``(n, C, H, W)``.
         z: noise ``(n, z_dim)`` for the fakes.
@@ -67,9 +70,9 @@ def d_step(
     opt_d.zero_grad(set_to_none=True)
     # .detach(): this loss trains D only; without it, backward() would also fill G's
     # gradients (and spend time computing them).
-    x_fake = generate(generator, z, labels).detach()
-    logits_fake = discriminate(discriminator, x_fake, labels)
-    logits_real = discriminate(discriminator, x_real, labels)
+    x_fake = run_generator(G, z, labels).detach()
+    logits_fake = run_discriminator(D, x_fake, labels)
+    logits_real = run_discriminator(D, x_real, labels)
     loss_d = d_loss_bce(logits_real, logits_fake, real_target)
     loss_d.backward()
     opt_d.step()
@@ -77,8 +80,8 @@ def d_step(
 
 
 def g_step(
-    generator: nn.Module,
-    discriminator: nn.Module,
+    G: nn.Module,
+    D: nn.Module,
     opt_g: torch.optim.Optimizer,
     z: torch.Tensor,
     labels: torch.Tensor | None = None,
@@ -92,8 +95,8 @@ def g_step(
         The generator loss, a detached scalar tensor.
     """
     opt_g.zero_grad(set_to_none=True)
-    x_fake = generate(generator, z, labels)
-    loss_g = g_loss_bce(discriminate(discriminator, x_fake, labels))
+    x_fake = run_generator(G, z, labels)
+    loss_g = g_loss_bce(run_discriminator(D, x_fake, labels))
     loss_g.backward()
     opt_g.step()
     return loss_g.detach()
@@ -171,8 +174,8 @@ def make_adam(params, lr: float, betas: tuple[float, float], device: torch.devic
 
 
 def make_gan(
-    generator: nn.Module,
-    discriminator: nn.Module,
+    G: nn.Module,
+    D: nn.Module,
     *,
     z_dim: int,
     num_classes: int | None = None,
@@ -187,7 +190,7 @@ def make_gan(
     """Wrap two networks (already on their device) with optimizers and a noise generator.
 
     Args:
-        generator, discriminator: the networks.
+        G, D: the generator and the discriminator.
         z_dim: noise length the generator expects.
         num_classes: classes of a conditional GAN; None for an unconditional one.
         lr: Adam learning rate of the generator (and of the discriminator unless ``lr_d``).
@@ -206,19 +209,19 @@ def make_gan(
             raise ValueError(f"{name} must be positive, got {value}.")
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.999), got {ema_decay}.")
-    device = next(generator.parameters()).device
+    device = next(G.parameters()).device
     ema = None
     if ema_decay is not None:
-        ema = EMA(generator, ema_decay)
+        ema = EMA(G, ema_decay)
     compiled = None
     if compile:
         mode = compile if isinstance(compile, str) else None
-        compiled = (torch.compile(generator, mode=mode), torch.compile(discriminator, mode=mode))
+        compiled = (torch.compile(G, mode=mode), torch.compile(D, mode=mode))
     return GAN(
-        generator=generator,
-        discriminator=discriminator,
-        opt_g=make_adam(generator.parameters(), lr, betas, device),
-        opt_d=make_adam(discriminator.parameters(), lr_d or lr, betas, device),
+        generator=G,
+        discriminator=D,
+        opt_g=make_adam(G.parameters(), lr, betas, device),
+        opt_d=make_adam(D.parameters(), lr_d or lr, betas, device),
         z_dim=z_dim,
         rng=torch.Generator(device).manual_seed(seed),
         num_classes=num_classes,

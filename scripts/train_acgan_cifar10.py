@@ -1,7 +1,7 @@
 """Train ACGAN with the WGAN-GP loss on CIFAR-10 (generator for notebook 04, issue 7).
 
 Data stay on the device; each step is one critic and one generator update
-(:func:`ganlib.acgan.acgan_step`, gradient penalty eager). ``ganlib.train.fit`` writes an
+(:func:`ganlib.acgan_training.acgan_step`, gradient penalty eager). ``ganlib.train.fit`` writes an
 atomic checkpoint every epoch and ``--resume`` continues from it exactly. A 10x10 grid
 from fixed noise (one class per column) is saved after every epoch. The exported
 generator is the EMA one with ``--ema``.
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from ganlib.acgan import acgan_step, fixed_grid_noise, make_acgan
+from ganlib.acgan_training import acgan_step, fixed_grid_noise, make_acgan
 from ganlib.checkpoints import save_checkpoint
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.data import TensorBatches, to_unit_range

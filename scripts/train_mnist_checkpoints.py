@@ -52,7 +52,7 @@ from ganlib.models import (  # noqa: E402
 )
 from ganlib.noise import sample_z  # noqa: E402
 from ganlib.losses import d_loss_bce  # noqa: E402
-from ganlib.train import GAN, d_step, discriminate, fit, g_step, generate, make_gan  # noqa: E402
+from ganlib.train import GAN, d_step, fit, g_step, make_gan, run_discriminator, run_generator  # noqa: E402
 from ganlib.utils import get_device, seed_everything  # noqa: E402
 
 
@@ -152,9 +152,9 @@ def r1_gan_step(gamma: float):
         labels = labels if gan.num_classes is not None else None
         z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
         gan.opt_d.zero_grad(set_to_none=True)
-        logits_fake = discriminate(gan.discriminator, generate(gan.generator, z, labels).detach(), labels)
+        logits_fake = run_discriminator(gan.discriminator, run_generator(gan.generator, z, labels).detach(), labels)
         x_real = x_real.detach().requires_grad_(True)
-        logits_real = discriminate(gan.discriminator, x_real, labels)
+        logits_real = run_discriminator(gan.discriminator, x_real, labels)
         (grad,) = torch.autograd.grad(logits_real.sum(), x_real, create_graph=True)
         r1 = grad.square().flatten(1).sum(1).mean()
         loss_d = d_loss_bce(logits_real, logits_fake, gan.real_target)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.acgan import (
+from ganlib.acgan_training import (
     ACGAN_BETAS,
     acgan_step,
     class_noise,

@@ -164,7 +164,7 @@ def test_fit_checks_all_labels_once_before_training():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_no_host_sync_inside_cuda_steps():
-    from ganlib.acgan import acgan_step, make_acgan
+    from ganlib.acgan_training import acgan_step, make_acgan
     from ganlib.models import ACGANCritic, ACGANGenerator
 
     device = torch.device("cuda")

@@ -70,7 +70,7 @@ class ACGANGenerator(nn.Module):
 
     Args:
         z_dim: noise length (128); its first ``num_classes`` entries carry the one-hot
-            class (see :func:`ganlib.acgan.class_noise`).
+            class (see :func:`ganlib.acgan_training.class_noise`).
         width: channels of the hidden layers (196).
     """
 

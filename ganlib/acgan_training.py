@@ -1,7 +1,7 @@
-"""Training pieces of notebook 04: the critic as a classifier, then ACGAN with WGAN-GP.
+"""Training ACGAN with the WGAN-GP loss (notebook 04); the networks are in :mod:`ganlib.models.acgan`.
 
-Part 1 trains :class:`ganlib.models.ACGANCritic` alone, with cross-entropy on its
-``fc10`` head. Part 2 trains it against :class:`ganlib.models.ACGANGenerator`:
+The critic :class:`ganlib.models.ACGANCritic` (first trained as a plain classifier with
+:mod:`ganlib.classifier`) is trained against :class:`ganlib.models.ACGANGenerator`:
 
 critic loss     ``mean D(fake) - mean D(real)``             (Wasserstein estimate)
                 ``+ lambda * mean_i (||grad D(x_hat_i)|| - 1)^2``   (gradient penalty)
@@ -79,8 +79,8 @@ def fixed_grid_noise(
 
 
 def make_acgan(
-    generator: nn.Module,
-    critic: nn.Module,
+    G: nn.Module,
+    D: nn.Module,
     *,
     lr: float = 1e-4,
     betas: tuple[float, float] = ACGAN_BETAS,
@@ -90,14 +90,14 @@ def make_acgan(
     """Wrap an ACGAN generator and critic (already on their device) for :func:`ganlib.train.fit`.
 
     Args:
-        generator: e.g. :class:`ganlib.models.ACGANGenerator` (has ``z_dim``).
-        critic: e.g. :class:`ganlib.models.ACGANCritic` (has ``num_classes``).
+        G: the generator, e.g. :class:`ganlib.models.ACGANGenerator` (has ``z_dim``).
+        D: the critic, e.g. :class:`ganlib.models.ACGANCritic` (has ``num_classes``).
         lr: Adam learning rate of both networks (1e-4 in WGAN-GP).
         betas: Adam betas; beta1 = 0 (no momentum) as in the WGAN-GP paper.
         ema_decay: e.g. 0.999 to keep a moving average of the generator.
         seed: seed of the noise / label / interpolation generator.
     """
-    return make_gan(generator, critic, z_dim=generator.z_dim, num_classes=critic.num_classes,
+    return make_gan(G, D, z_dim=G.z_dim, num_classes=D.num_classes,
                     lr=lr, betas=betas, ema_decay=ema_decay, seed=seed)
 
 
