@@ -13,24 +13,20 @@ what it learned:
   clean samples (fidelity), large ``t`` gives varied ones (diversity).
 
 Every function returns image tensors in the generator's range ([-1, 1] for tanh
-generators) and runs without gradients; plots live in :func:`plot_filmstrip`.
+generators) and runs without gradients; :func:`ganlib.viz.plot_filmstrip` draws them.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Literal, Sequence
 
-import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from ganlib.data.scaling import Scale
 from ganlib.models.cgan import EmbeddingConditionalGenerator, OneHotConditionalGenerator
-from ganlib.noise import check_labels, lerp, slerp, truncated_normal
+from ganlib.noise import TruncationMethod, check_labels, lerp, slerp, truncated_noise
 
 Method = Literal["lerp", "slerp"]
-TruncationMethod = Literal["quantile", "resample"]
 Fractions = float | Sequence[float] | torch.Tensor
 
 
@@ -68,12 +64,12 @@ def _check_method(method: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"method must be one of {allowed}, got {method!r}.")
 
 
-def _check_eval(generator: nn.Module) -> None:
+def _check_eval(G: nn.Module) -> None:
     # In training mode BatchNorm normalises with the batch's own statistics, so each
     # frame would depend on the other frames in the batch: the walk would not be a walk.
-    if generator.training:
+    if G.training:
         raise ValueError(
-            "the generator is in training mode; call generator.eval() first so that "
+            "the generator is in training mode; call G.eval() first so that "
             "BatchNorm uses its running statistics and every frame is independent."
         )
 
@@ -82,11 +78,11 @@ def _device(module: nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
-def _num_classes(generator: nn.Module) -> int:
-    num_classes = getattr(generator, "num_classes", None)
+def _num_classes(G: nn.Module) -> int:
+    num_classes = getattr(G, "num_classes", None)
     if not isinstance(num_classes, int):
         raise ValueError(
-            f"{type(generator).__name__} is not a conditional generator (no num_classes); "
+            f"{type(G).__name__} is not a conditional generator (no num_classes); "
             "use a OneHotConditionalGenerator or an EmbeddingConditionalGenerator."
         )
     return num_classes
@@ -115,49 +111,49 @@ def soft_class_code(start_class: int, end_class: int, fractions: Fractions, num_
 
 
 @torch.no_grad()
-def generate_from_code(generator: nn.Module, z: torch.Tensor, class_code: torch.Tensor) -> torch.Tensor:
+def run_with_class_code(G: nn.Module, z: torch.Tensor, class_code: torch.Tensor) -> torch.Tensor:
     """Run a conditional generator on noise and (soft) class vectors, bypassing labels.
 
     Args:
-        generator: a :class:`OneHotConditionalGenerator` (reads ``[z, code]``) or an
+        G: a :class:`OneHotConditionalGenerator` (reads ``[z, code]``) or an
             :class:`EmbeddingConditionalGenerator` (reads ``z * (code @ embeddings)``, a
             blend of the class embeddings), in eval mode.
         z: noise ``(n, z_dim)``.
         class_code: class vectors ``(n, num_classes)``; one-hot rows give exactly what
-            ``generator(z, labels)`` gives.
+            ``G(z, labels)`` gives.
 
     Returns:
         Images ``(n, C, H, W)`` on the generator's device.
     """
-    _check_eval(generator)
-    num_classes = _num_classes(generator)
-    if z.dim() != 2 or z.shape[1] != generator.z_dim:
-        raise ValueError(f"z must have shape (n, {generator.z_dim}), got {tuple(z.shape)}.")
+    _check_eval(G)
+    num_classes = _num_classes(G)
+    if z.dim() != 2 or z.shape[1] != G.z_dim:
+        raise ValueError(f"z must have shape (n, {G.z_dim}), got {tuple(z.shape)}.")
     if class_code.shape != (z.shape[0], num_classes):
         raise ValueError(
             f"class_code must have shape ({z.shape[0]}, {num_classes}) to match z, "
             f"got {tuple(class_code.shape)}."
         )
-    device = _device(generator)
+    device = _device(G)
     z, class_code = z.to(device), class_code.to(device=device, dtype=z.dtype)
-    if isinstance(generator, OneHotConditionalGenerator):
-        return generator.body(torch.cat([z, class_code], dim=1))
-    if isinstance(generator, EmbeddingConditionalGenerator):
+    if isinstance(G, OneHotConditionalGenerator):
+        return G.body(torch.cat([z, class_code], dim=1))
+    if isinstance(G, EmbeddingConditionalGenerator):
         # A soft code times the embedding table is the same blend of the class embeddings.
-        return generator.body(z * (class_code @ generator.label_embedding.weight))
+        return G.body(z * (class_code @ G.label_embedding.weight))
     raise ValueError(
-        f"generate_from_code does not know how {type(generator).__name__} reads its class; "
+        f"run_with_class_code does not know how {type(G).__name__} reads its class; "
         "it supports OneHotConditionalGenerator and EmbeddingConditionalGenerator."
     )
 
 
 def interpolate_classes(
-    generator: nn.Module, z: torch.Tensor, start_class: int, end_class: int, fractions: Fractions
+    G: nn.Module, z: torch.Tensor, start_class: int, end_class: int, fractions: Fractions
 ) -> torch.Tensor:
     """Images that morph from one class to another while the noise stays fixed.
 
     Args:
-        generator: a conditional generator in eval mode (see :func:`generate_from_code`).
+        G: a conditional generator in eval mode (see :func:`run_with_class_code`).
         z: noise ``(n, z_dim)``: one filmstrip per row.
         start_class, end_class: the classes at fraction 0 and fraction 1.
         fractions: ``k`` fractions in [0, 1].
@@ -165,13 +161,13 @@ def interpolate_classes(
     Returns:
         Images ``(n, k, C, H, W)``: row ``i`` is noise ``z[i]`` at every fraction.
     """
-    num_classes = _num_classes(generator)
+    num_classes = _num_classes(G)
     code = soft_class_code(start_class, end_class, fractions, num_classes)  # (k, classes)
     n, k = z.shape[0], code.shape[0]
     # Every (noise, fraction) pair in one batch: noise repeats along the frames.
     z_all = z.repeat_interleave(k, dim=0)
     code_all = code.repeat(n, 1)
-    images = generate_from_code(generator, z_all, code_all)
+    images = run_with_class_code(G, z_all, code_all)
     return images.view(n, k, *images.shape[1:])
 
 
@@ -212,7 +208,7 @@ def _labels_for(labels: int | torch.Tensor, n: int, num_classes: int, device: to
 
 @torch.no_grad()
 def interpolate_noise(
-    generator: nn.Module,
+    G: nn.Module,
     z_start: torch.Tensor,
     z_end: torch.Tensor,
     fractions: Fractions,
@@ -222,7 +218,7 @@ def interpolate_noise(
     """Images along a path between two noise vectors, with the class held fixed.
 
     Args:
-        generator: a conditional generator ``G(z, labels)`` in eval mode.
+        G: a conditional generator ``G(z, labels)`` in eval mode.
         z_start, z_end: noise ``(n, z_dim)``: one filmstrip per row.
         fractions: ``k`` fractions in [0, 1].
         labels: one class for every row (an int) or one per row, a long tensor ``(n,)``.
@@ -231,68 +227,21 @@ def interpolate_noise(
     Returns:
         Images ``(n, k, C, H, W)``.
     """
-    _check_eval(generator)
+    _check_eval(G)
     if z_start.dim() != 2:
         raise ValueError(f"z_start must have shape (n, z_dim), got {tuple(z_start.shape)}.")
-    device = _device(generator)
+    device = _device(G)
     path = noise_path(z_start.to(device), z_end.to(device), fractions, method)  # (n, k, d)
     n, k = path.shape[:2]
-    labels = _labels_for(labels, n, _num_classes(generator), device)
-    images = generator(path.reshape(n * k, -1), labels.repeat_interleave(k))
+    labels = _labels_for(labels, n, _num_classes(G), device)
+    images = G(path.reshape(n * k, -1), labels.repeat_interleave(k))
     return images.view(n, k, *images.shape[1:])
 
 
 # ----------------------------------------------------------------------- truncation
-def truncated_noise(
-    n: int,
-    z_dim: int,
-    truncation: float,
-    *,
-    seed: int = 0,
-    method: TruncationMethod = "quantile",
-    device: torch.device | str = "cpu",
-) -> torch.Tensor:
-    """Noise from a normal distribution cut to ``[-truncation, truncation]``, reproducibly.
-
-    Both methods draw from the same truncated normal. They differ in how the draws for
-    two nearby truncation values relate under one seed:
-
-    * ``"quantile"`` fixes one uniform number ``u`` per entry (from ``seed``) and maps it
-      through the inverse CDF of the truncated normal. Each entry then moves continuously
-      with the truncation, so a slider changes the same samples smoothly, and a large
-      truncation gives back the untruncated normal draw.
-    * ``"resample"`` is :func:`ganlib.noise.truncated_normal` (redraw entries outside the
-      interval, as in BigGAN) with a generator seeded by ``seed``. Entries inside the
-      interval keep their value, but every redrawn entry can jump when the value changes.
-
-    Args:
-        n: number of vectors.
-        z_dim: length of each vector.
-        truncation: positive half-width of the interval.
-        seed: the same seed gives the same samples.
-        method: ``"quantile"`` or ``"resample"``.
-        device: where the result goes.
-
-    Returns:
-        Tensor ``(n, z_dim)`` with every entry in ``[-truncation, truncation]``.
-    """
-    _check_method(method, ("quantile", "resample"))
-    if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not truncation > 0:
-        raise ValueError(f"truncation must be a positive number (try 0.5 to 2.0), got {truncation!r}.")
-    rng = torch.Generator().manual_seed(seed)
-    if method == "resample":
-        return truncated_normal(n, z_dim, float(truncation), generator=rng).to(device)
-    u = torch.rand(n, z_dim, generator=rng, dtype=torch.float64)
-    # Inverse CDF of the normal restricted to [-t, t]: Phi^-1(Phi(-t) + u (Phi(t) - Phi(-t))).
-    # Float64 keeps the tails exact up to t ~ 8; beyond that the normal has no mass left.
-    low = torch.special.ndtr(torch.tensor(-float(truncation), dtype=torch.float64))
-    z = torch.special.ndtri(low + u * (1 - 2 * low))
-    return z.clamp(-truncation, truncation).to(device=device, dtype=torch.float32)
-
-
 @torch.no_grad()
 def truncation_samples(
-    generator: nn.Module,
+    G: nn.Module,
     truncation: float,
     labels: torch.Tensor,
     *,
@@ -302,8 +251,8 @@ def truncation_samples(
     """Samples from truncated noise; the same seed gives the same samples at every value.
 
     Args:
-        generator: a conditional generator ``G(z, labels)`` in eval mode.
-        truncation: positive half-width of the noise interval (see :func:`truncated_noise`).
+        G: a conditional generator ``G(z, labels)`` in eval mode.
+        truncation: positive half-width of the noise interval (see :func:`ganlib.noise.truncated_noise`).
         labels: class of each sample, a long tensor ``(n,)``.
         seed: noise seed.
         method: ``"quantile"`` (smooth in ``truncation``) or ``"resample"``.
@@ -311,77 +260,9 @@ def truncation_samples(
     Returns:
         Images ``(n, C, H, W)``.
     """
-    _check_eval(generator)
-    device = _device(generator)
-    check_labels(labels, _num_classes(generator))
+    _check_eval(G)
+    device = _device(G)
+    check_labels(labels, _num_classes(G))
     labels = labels.to(device)
-    z = truncated_noise(labels.shape[0], generator.z_dim, truncation, seed=seed, method=method, device=device)
-    return generator(z, labels)
-
-
-def sample_diversity(images: torch.Tensor) -> float:
-    """Mean distance between every pair of images, per pixel: a rough diversity score.
-
-    Args:
-        images: ``(n, C, H, W)`` with ``n >= 2``.
-
-    Returns:
-        The root-mean-square pixel difference averaged over all pairs (0 when all equal).
-    """
-    if images.dim() != 4 or images.shape[0] < 2:
-        raise ValueError(f"images must have shape (n >= 2, C, H, W), got {tuple(images.shape)}.")
-    flat = images.detach().flatten(1).double()
-    distances = torch.cdist(flat, flat) / math.sqrt(flat.shape[1])
-    n = flat.shape[0]
-    return float(distances.sum() / (n * (n - 1)))
-
-
-# ------------------------------------------------------------------------ figures
-def plot_filmstrip(
-    frames: torch.Tensor,
-    *,
-    col_labels: Sequence[str] | None = None,
-    row_labels: Sequence[str] | None = None,
-    title: str | None = None,
-    scale: Scale = "tanh",
-    size: float = 0.75,
-    ax: plt.Axes | None = None,
-) -> plt.Axes:
-    """Draw frames as filmstrips: one row per strip, captions under the columns.
-
-    Args:
-        frames: images ``(rows, cols, C, H, W)``, e.g. from :func:`interpolate_classes`.
-        col_labels: one caption per column (e.g. the fractions).
-        row_labels: one caption per row.
-        title: optional title.
-        scale: ``"tanh"`` for [-1, 1] images, ``"unit"`` for [0, 1].
-        size: inches per frame when a new figure is made.
-        ax: axes to draw on; a new figure when None.
-
-    Returns:
-        The axes drawn on (call ``plt.show()`` or ``ax.figure.savefig(...)``).
-    """
-    from ganlib.viz import image_grid
-
-    if frames.dim() != 5:
-        raise ValueError(f"frames must have shape (rows, cols, C, H, W), got {tuple(frames.shape)}.")
-    rows, cols, _, height, width = frames.shape
-    for labels, count, name in ((col_labels, cols, "col_labels"), (row_labels, rows, "row_labels")):
-        if labels is not None and len(labels) != count:
-            raise ValueError(f"{name} needs {count} entries, got {len(labels)}.")
-    padding = 2
-    grid = image_grid(frames.flatten(0, 1), nrow=cols, scale=scale, padding=padding)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(2.0, size * cols + (1.0 if row_labels else 0.0)),
-                                      max(1.0, size * rows + 0.5)))
-    ax.imshow(grid.numpy(), interpolation="nearest")
-    for side in ax.spines.values():
-        side.set_visible(False)
-    ax.set_xticks([padding + i * (width + padding) + width / 2 for i in range(cols)],
-                  list(col_labels) if col_labels is not None else [])
-    ax.set_yticks([padding + i * (height + padding) + height / 2 for i in range(rows)],
-                  list(row_labels) if row_labels is not None else [])
-    ax.tick_params(length=0, labelsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    z = truncated_noise(labels.shape[0], G.z_dim, truncation, seed=seed, method=method, device=device)
+    return G(z, labels)

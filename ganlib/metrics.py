@@ -11,6 +11,7 @@ own evaluator (:class:`ganlib.models.evaluator.Evaluator`) per data set and comp
   the fraction of real samples inside the generated data's balls (diversity).
 - class accuracy: how often the evaluator recognises the class a conditional generator
   was asked for.
+- sample diversity: the mean pixel distance between samples (no evaluator needed).
 
 Numbers from this evaluator are comparable with each other, not with published FIDs.
 """
@@ -270,6 +271,23 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
     if not all(math.isfinite(v) for v in result.values()):
         raise ValueError(f"a metric is not finite: {result}; the generator may output NaN.")
     return result
+
+
+def sample_diversity(images: torch.Tensor) -> float:
+    """Mean distance between every pair of images, per pixel: a rough diversity score.
+
+    Args:
+        images: ``(n, C, H, W)`` with ``n >= 2``.
+
+    Returns:
+        The root-mean-square pixel difference averaged over all pairs (0 when all equal).
+    """
+    if images.dim() != 4 or images.shape[0] < 2:
+        raise ValueError(f"images must have shape (n >= 2, C, H, W), got {tuple(images.shape)}.")
+    flat = images.detach().flatten(1).double()
+    distances = torch.cdist(flat, flat) / math.sqrt(flat.shape[1])
+    n = flat.shape[0]
+    return float(distances.sum() / (n * (n - 1)))
 
 
 def real_vs_real_fd(evaluator: nn.Module, train_images: torch.Tensor, test_images: torch.Tensor, *,

@@ -6,10 +6,12 @@ Every sampler takes ``generator=`` so that a notebook can draw the same noise tw
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Iterator, Literal
 
 import torch
 import torch.nn.functional as F
+
+TruncationMethod = Literal["quantile", "resample"]
 
 # Depth of nested trusted_labels() blocks; > 0 skips label range checks on accelerators.
 _trusted_depth = 0
@@ -119,41 +121,62 @@ def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     return F.one_hot(labels.long(), num_classes).float()
 
 
-def truncated_normal(
+def truncated_noise(
     n: int,
     z_dim: int,
     truncation: float,
     *,
+    seed: int = 0,
+    method: TruncationMethod = "quantile",
     device: torch.device | str = "cpu",
-    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Draw ``N(0, I)`` noise whose every entry lies in ``[-truncation, truncation]``.
+    """Noise from a normal distribution cut to ``[-truncation, truncation]``: the truncation trick.
 
-    Entries outside the interval are redrawn (not clipped), so the result follows the
-    truncated normal distribution: the "truncation trick" of BigGAN. Small values give
-    typical, high-fidelity samples; large values give diverse ones.
+    Small values give typical, high-fidelity samples; large values give diverse ones.
+    Both methods draw from the same truncated normal (never clipped). They differ in how
+    the draws for two nearby truncation values relate under one seed:
+
+    * ``"quantile"`` fixes one uniform number ``u`` per entry (from ``seed``) and maps it
+      through the inverse CDF of the truncated normal. Each entry then moves continuously
+      with the truncation, so a slider changes the same samples smoothly, and a large
+      truncation gives back the untruncated normal draw.
+    * ``"resample"`` redraws the entries that fall outside the interval, as in BigGAN.
+      Entries inside keep their value, but every redrawn entry can jump when the value changes.
 
     Args:
         n: number of vectors.
         z_dim: length of each vector.
         truncation: positive half-width of the interval.
-        device: where the noise lives.
-        generator: optional ``torch.Generator`` on ``device``.
+        seed: the same seed gives the same samples (drawn on the CPU: the same on every device).
+        method: ``"quantile"`` or ``"resample"``.
+        device: where the result goes.
 
     Returns:
-        Tensor of shape ``(n, z_dim)``.
+        Float32 tensor ``(n, z_dim)`` with every entry in ``[-truncation, truncation]``.
     """
-    if not isinstance(truncation, (int, float)) or not truncation > 0:
-        raise ValueError(
-            f"truncation must be a positive number (try 0.5 to 2.0), got {truncation!r}."
-        )
-    z = sample_z(n, z_dim, device=device, generator=generator)
+    if method not in ("quantile", "resample"):
+        raise ValueError(f"method must be 'quantile' or 'resample', got {method!r}.")
+    if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not truncation > 0:
+        raise ValueError(f"truncation must be a positive number (try 0.5 to 2.0), got {truncation!r}.")
+    rng = torch.Generator().manual_seed(seed)
+    if method == "resample":
+        return _redraw_outside(sample_z(n, z_dim, generator=rng), float(truncation), rng).to(device)
+    _check_count(n)
+    _check_count(z_dim, "z_dim")
+    u = torch.rand(n, z_dim, generator=rng, dtype=torch.float64)
+    # Inverse CDF of the normal restricted to [-t, t]: Phi^-1(Phi(-t) + u (Phi(t) - Phi(-t))).
+    # Float64 keeps the tails exact up to t ~ 8; beyond that the normal has no mass left.
+    low = torch.special.ndtr(torch.tensor(-float(truncation), dtype=torch.float64))
+    z = torch.special.ndtri(low + u * (1 - 2 * low))
+    return z.clamp(-truncation, truncation).to(device=device, dtype=torch.float32)
+
+
+def _redraw_outside(z: torch.Tensor, truncation: float, generator: torch.Generator) -> torch.Tensor:
+    """Redraw (in place) the entries of normal noise ``z`` outside ``[-truncation, truncation]``."""
     outside = z.abs() > truncation
-    # Redraw only the entries that fell outside; for truncation >= 0.2 this loop ends
-    # within a few rounds because each round keeps at least ~16% of the redraws.
+    # For truncation >= 0.2 this loop ends within a few rounds: each round keeps >= ~16% of the redraws.
     while outside.any():
-        redraw = torch.randn(int(outside.sum()), device=device, generator=generator)
-        z[outside] = redraw
+        z[outside] = torch.randn(int(outside.sum()), generator=generator)
         outside = z.abs() > truncation
     return z
 

@@ -134,3 +134,51 @@ def plot_confusion(counts: torch.Tensor, class_names: Sequence[str], *, ax: plt.
     ax.set_ylabel("true class (its accuracy)")
     ax.set_title(title)
     return ax
+
+
+def plot_filmstrip(
+    frames: torch.Tensor,
+    *,
+    col_labels: Sequence[str] | None = None,
+    row_labels: Sequence[str] | None = None,
+    title: str | None = None,
+    scale: Scale = "tanh",
+    size: float = 0.75,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Draw frames as filmstrips: one row per strip, captions under the columns.
+
+    Args:
+        frames: images ``(rows, cols, C, H, W)``, e.g. from :func:`interpolate_classes`.
+        col_labels: one caption per column (e.g. the fractions).
+        row_labels: one caption per row.
+        title: optional title.
+        scale: ``"tanh"`` for [-1, 1] images, ``"unit"`` for [0, 1].
+        size: inches per frame when a new figure is made.
+        ax: axes to draw on; a new figure when None.
+
+    Returns:
+        The axes drawn on (call ``plt.show()`` or ``ax.figure.savefig(...)``).
+    """
+    if frames.dim() != 5:
+        raise ValueError(f"frames must have shape (rows, cols, C, H, W), got {tuple(frames.shape)}.")
+    rows, cols, _, height, width = frames.shape
+    for labels, count, name in ((col_labels, cols, "col_labels"), (row_labels, rows, "row_labels")):
+        if labels is not None and len(labels) != count:
+            raise ValueError(f"{name} needs {count} entries, got {len(labels)}.")
+    padding = 2
+    grid = image_grid(frames.flatten(0, 1), nrow=cols, scale=scale, padding=padding)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(2.0, size * cols + (1.0 if row_labels else 0.0)),
+                                      max(1.0, size * rows + 0.5)))
+    ax.imshow(grid.numpy(), interpolation="nearest")
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_xticks([padding + i * (width + padding) + width / 2 for i in range(cols)],
+                  list(col_labels) if col_labels is not None else [])
+    ax.set_yticks([padding + i * (height + padding) + height / 2 for i in range(rows)],
+                  list(row_labels) if row_labels is not None else [])
+    ax.tick_params(length=0, labelsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -6,7 +6,7 @@ A redraw replaces the PNG bytes of one ``ipywidgets.Image`` instead of clearing 
 ``Output`` widget, so the picture changes in place without flicker. Tests drive them
 without a browser::
 
-    explorer = ClassInterpolationExplorer(generator)
+    explorer = ClassInterpolationExplorer(G)
     explorer.children[2].value = 0.5   # the "fraction" slider; redraws by itself
     explorer.update()                  # explicit redraw (idempotent)
     explorer.image.value               # the PNG bytes now shown
@@ -25,13 +25,8 @@ from PIL import Image as PILImage
 from torch import nn
 
 from ganlib.data.scaling import Scale
-from ganlib.interpolation import (
-    interpolate_classes,
-    interpolate_noise,
-    noise_path,
-    sample_diversity,
-    truncation_samples,
-)
+from ganlib.interpolation import interpolate_classes, interpolate_noise, noise_path, truncation_samples
+from ganlib.metrics import sample_diversity
 from ganlib.noise import sample_z
 from ganlib.viz import image_grid
 
@@ -96,7 +91,7 @@ class ClassInterpolationExplorer(_Explorer):
     ``start class`` (fraction 0) to ``end class`` (fraction 1).
 
     Args:
-        generator: a conditional generator in eval mode (one-hot or embedding).
+        G: a conditional generator in eval mode (one-hot or embedding).
         num_samples: images in the row (noise vectors).
         seed: seed of the noise.
         zoom: PNG enlargement.
@@ -109,11 +104,11 @@ class ClassInterpolationExplorer(_Explorer):
         z: the fixed noise ``(num_samples, z_dim)``.
     """
 
-    def __init__(self, generator: nn.Module, *, num_samples: int = 8, seed: int = 0, zoom: int = 3,
+    def __init__(self, G: nn.Module, *, num_samples: int = 8, seed: int = 0, zoom: int = 3,
                  continuous_update: bool = True) -> None:
-        num_classes = generator.num_classes
-        self.generator, self.zoom, self.num_samples = generator, zoom, num_samples
-        self.z = sample_z(num_samples, generator.z_dim, generator=torch.Generator().manual_seed(seed))
+        num_classes = G.num_classes
+        self.G, self.zoom, self.num_samples = G, zoom, num_samples
+        self.z = sample_z(num_samples, G.z_dim, generator=torch.Generator().manual_seed(seed))
         self.start_class = widgets.IntSlider(value=0, min=0, max=num_classes - 1, description="start class",
                                              continuous_update=continuous_update, style=_STYLE,
                                              layout=_SLIDER_LAYOUT)
@@ -130,7 +125,7 @@ class ClassInterpolationExplorer(_Explorer):
     def update(self) -> None:
         """Redraw the row for the current slider values."""
         start, end, t = self.start_class.value, self.end_class.value, self.fraction.value
-        frames = interpolate_classes(self.generator, self.z, start, end, t)  # (n, 1, C, H, W)
+        frames = interpolate_classes(self.G, self.z, start, end, t)  # (n, 1, C, H, W)
         caption = f"class code = {1 - t:.2f} &times; one_hot({start}) + {t:.2f} &times; one_hot({end})"
         self._show(frames[:, 0], self.num_samples, caption)
 
@@ -143,7 +138,7 @@ class NoiseInterpolationExplorer(_Explorer):
     middle of the path while slerp keeps it near ``sqrt(z_dim)``.
 
     Args:
-        generator: a conditional generator in eval mode.
+        G: a conditional generator in eval mode.
         seed: seed of the first pair of noise vectors; "new noise" draws further pairs.
         zoom: PNG enlargement.
         continuous_update: redraw while the slider is dragged.
@@ -154,11 +149,11 @@ class NoiseInterpolationExplorer(_Explorer):
         z_start, z_end: the current noise pair, each ``(1, z_dim)``.
     """
 
-    def __init__(self, generator: nn.Module, *, seed: int = 0, zoom: int = 3,
+    def __init__(self, G: nn.Module, *, seed: int = 0, zoom: int = 3,
                  continuous_update: bool = True) -> None:
-        self.generator, self.zoom = generator, zoom
+        self.G, self.zoom = G, zoom
         self.rng = torch.Generator().manual_seed(seed)
-        self.labels = torch.arange(generator.num_classes)
+        self.labels = torch.arange(G.num_classes)
         self._draw_pair()
         self.method = widgets.ToggleButtons(options=["lerp", "slerp"], value="slerp", description="method",
                                             style=_STYLE)
@@ -173,7 +168,7 @@ class NoiseInterpolationExplorer(_Explorer):
         self.update()
 
     def _draw_pair(self) -> None:
-        pair = sample_z(2, self.generator.z_dim, generator=self.rng)
+        pair = sample_z(2, self.G.z_dim, generator=self.rng)
         self.z_start, self.z_end = pair[:1], pair[1:]
 
     def resample(self) -> None:
@@ -185,10 +180,10 @@ class NoiseInterpolationExplorer(_Explorer):
         """Redraw the row for the current method and fraction."""
         n = self.labels.shape[0]
         t, method = self.fraction.value, self.method.value
-        frames = interpolate_noise(self.generator, self.z_start.expand(n, -1), self.z_end.expand(n, -1),
+        frames = interpolate_noise(self.G, self.z_start.expand(n, -1), self.z_end.expand(n, -1),
                                    t, self.labels, method)
         norm = float(noise_path(self.z_start[0], self.z_end[0], t, method).norm())
-        typical = self.generator.z_dim ** 0.5
+        typical = self.G.z_dim ** 0.5
         caption = f"{method} at {t:.2f}: |z| = {norm:.2f} (a typical N(0, I) sample has |z| &asymp; {typical:.2f})"
         self._show(frames[:, 0], n, caption)
 
@@ -196,11 +191,11 @@ class NoiseInterpolationExplorer(_Explorer):
 class TruncationExplorer(_Explorer):
     """A truncation slider over a grid of samples: rows are noise vectors, columns classes.
 
-    The noise comes from :func:`ganlib.interpolation.truncated_noise` with a fixed seed and
+    The noise comes from :func:`ganlib.noise.truncated_noise` with a fixed seed and
     the ``"quantile"`` method, so moving the slider moves the same samples smoothly.
 
     Args:
-        generator: a conditional generator in eval mode.
+        G: a conditional generator in eval mode.
         rows: samples per class.
         seed: noise seed.
         zoom: PNG enlargement.
@@ -211,15 +206,15 @@ class TruncationExplorer(_Explorer):
         truncation: the slider (child 0); image (child 1); caption (child 2).
     """
 
-    def __init__(self, generator: nn.Module, *, rows: int = 4, seed: int = 0, zoom: int = 2,
+    def __init__(self, G: nn.Module, *, rows: int = 4, seed: int = 0, zoom: int = 2,
                  continuous_update: bool = True, min_truncation: float = 0.05,
                  max_truncation: float = 3.0) -> None:
         if not 0 < min_truncation < max_truncation:
             raise ValueError(f"need 0 < min_truncation < max_truncation, got {min_truncation}, {max_truncation}.")
-        self.generator, self.zoom, self.seed = generator, zoom, seed
+        self.G, self.zoom, self.seed = G, zoom, seed
         if not isinstance(rows, int) or rows < 1:
             raise ValueError(f"rows must be a positive int, got {rows!r}.")
-        num_classes = generator.num_classes
+        num_classes = G.num_classes
         self.labels = torch.arange(num_classes).repeat(rows)  # row-major: one class per column
         self.truncation = widgets.FloatSlider(value=min(1.0, max_truncation), min=min_truncation,
                                               max=max_truncation, step=0.05, description="truncation",
@@ -234,10 +229,10 @@ class TruncationExplorer(_Explorer):
     def update(self) -> None:
         """Redraw the grid for the current truncation."""
         value = self.truncation.value
-        images = truncation_samples(self.generator, value, self.labels, seed=self.seed)
+        images = truncation_samples(self.G, value, self.labels, seed=self.seed)
         caption = f"truncation {value:.2f}: every noise entry lies in [-{value:.2f}, {value:.2f}]"
-        per_class = images.view(-1, self.generator.num_classes, *images.shape[1:])  # (rows, classes, ...)
+        per_class = images.view(-1, self.G.num_classes, *images.shape[1:])  # (rows, classes, ...)
         if per_class.shape[0] >= 2:
             spread = sum(sample_diversity(per_class[:, c]) for c in range(per_class.shape[1])) / per_class.shape[1]
             caption += f"; diversity within a class (mean pixel distance) = {spread:.3f}"
-        self._show(images, self.generator.num_classes, caption)
+        self._show(images, self.G.num_classes, caption)

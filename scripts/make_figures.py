@@ -26,14 +26,9 @@ matplotlib.use("Agg")  # files only, no window
 import matplotlib.pyplot as plt
 import torch
 
-from ganlib.interpolation import (
-    interpolate_classes,
-    interpolate_noise,
-    noise_path,
-    plot_filmstrip,
-    sample_diversity,
-    truncation_samples,
-)
+from ganlib.interpolation import interpolate_classes, interpolate_noise, noise_path, truncation_samples
+from ganlib.metrics import sample_diversity
+from ganlib.viz import plot_filmstrip
 from ganlib.noise import sample_z
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

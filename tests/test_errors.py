@@ -119,7 +119,7 @@ def test_one_hot_rejects_label_out_of_range() -> None:
 @pytest.mark.parametrize("truncation", [0, 0.0, -1.0, float("nan"), "1.0", None])
 def test_truncation_must_be_positive(truncation) -> None:
     with pytest.raises(ValueError, match=r"truncation must be a positive number \(try"):
-        noise.truncated_normal(4, Z_DIM, truncation)
+        noise.truncated_noise(4, Z_DIM, truncation)
 
 
 @pytest.mark.parametrize("n", [0, -3, 2.5])

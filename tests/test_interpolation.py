@@ -1,4 +1,4 @@
-"""Tests of ganlib.interpolation: class walks, noise walks, truncation, filmstrips."""
+"""Tests of ganlib.interpolation (class walks, noise walks, truncation) and of the truncated noise, diversity and filmstrips it uses."""
 
 from __future__ import annotations
 
@@ -14,22 +14,21 @@ import torch
 
 from ganlib.interpolation import (
     check_fractions,
-    generate_from_code,
     interpolate_classes,
     interpolate_noise,
     noise_path,
-    plot_filmstrip,
-    sample_diversity,
+    run_with_class_code,
     soft_class_code,
-    truncated_noise,
     truncation_samples,
 )
+from ganlib.metrics import sample_diversity
 from ganlib.models import (
     DCGANGenerator,
     EmbeddingConditionalGenerator,
     OneHotConditionalGenerator,
 )
-from ganlib.noise import one_hot, truncated_normal
+from ganlib.noise import one_hot, truncated_noise
+from ganlib.viz import plot_filmstrip
 
 Z_DIM, NUM_CLASSES = 16, 10
 
@@ -89,7 +88,7 @@ def test_one_hot_code_reproduces_the_label_path(which, request) -> None:
     z, labels = _z(5), torch.tensor([0, 3, 9, 3, 1])
     with torch.no_grad():
         expected = generator(z, labels)
-    got = generate_from_code(generator, z, one_hot(labels, NUM_CLASSES))
+    got = run_with_class_code(generator, z, one_hot(labels, NUM_CLASSES))
     assert torch.allclose(got, expected, atol=1e-6)
 
 
@@ -139,7 +138,7 @@ def test_unconditional_generator_is_refused() -> None:
 
 def test_class_code_shape_is_checked(onehot_g) -> None:
     with pytest.raises(ValueError, match="class_code"):
-        generate_from_code(onehot_g, _z(2), torch.zeros(3, NUM_CLASSES))
+        run_with_class_code(onehot_g, _z(2), torch.zeros(3, NUM_CLASSES))
 
 
 # ------------------------------------------------------------------ noise paths
@@ -239,8 +238,12 @@ def test_truncated_noise_is_deterministic_with_a_seed(method) -> None:
     assert not torch.equal(a, c)
 
 
-def test_resample_method_is_ganlib_truncated_normal() -> None:
-    expected = truncated_normal(3, Z_DIM, 0.7, generator=torch.Generator().manual_seed(9))
+def test_resample_method_redraws_as_biggan() -> None:
+    # Reference: draw N(0, I), then redraw every entry outside [-t, t] from the same generator.
+    rng = torch.Generator().manual_seed(9)
+    expected = torch.randn(3, Z_DIM, generator=rng)
+    while (outside := expected.abs() > 0.7).any():
+        expected[outside] = torch.randn(int(outside.sum()), generator=rng)
     assert torch.equal(truncated_noise(3, Z_DIM, 0.7, seed=9, method="resample"), expected)
 
 

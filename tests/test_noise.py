@@ -14,7 +14,7 @@ from ganlib.noise import (
     sample_labels,
     sample_z,
     slerp,
-    truncated_normal,
+    truncated_noise,
 )
 
 
@@ -80,8 +80,8 @@ def test_one_hot_rejects_out_of_range():
 
 
 @pytest.mark.parametrize("truncation", [0.5, 1.0, 2.0])
-def test_truncated_normal_stays_in_bounds_and_is_redrawn_not_clipped(truncation):
-    z = truncated_normal(2000, 16, truncation, generator=torch.Generator().manual_seed(0))
+def test_truncated_noise_stays_in_bounds_and_is_redrawn_not_clipped(truncation):
+    z = truncated_noise(2000, 16, truncation, seed=0, method="resample")
     assert z.shape == (2000, 16)
     assert z.abs().max() <= truncation
     # Clipping would pile mass exactly on the bounds; redrawing leaves none there.
@@ -94,16 +94,16 @@ def test_truncated_normal_stays_in_bounds_and_is_redrawn_not_clipped(truncation)
     assert abs(z.var().item() - expected_var) < 0.03
 
 
-def test_truncated_normal_reproducible():
-    a = truncated_normal(8, 4, 0.7, generator=torch.Generator().manual_seed(1))
-    b = truncated_normal(8, 4, 0.7, generator=torch.Generator().manual_seed(1))
+def test_truncated_noise_reproducible():
+    a = truncated_noise(8, 4, 0.7, seed=1, method="resample")
+    b = truncated_noise(8, 4, 0.7, seed=1, method="resample")
     assert torch.equal(a, b)
 
 
 @pytest.mark.parametrize("truncation", [0, -1.0, "1"])
-def test_truncated_normal_rejects_bad_truncation(truncation):
+def test_truncated_noise_rejects_bad_truncation(truncation):
     with pytest.raises(ValueError, match="truncation"):
-        truncated_normal(4, 4, truncation)
+        truncated_noise(4, 4, truncation)
 
 
 def test_lerp_endpoints_midpoint_and_batch_of_t():
