@@ -18,14 +18,14 @@ Numbers from this evaluator are comparable with each other, not with published F
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
 from torch import nn
 
+from ganlib.classifier import evaluate_accuracy
 from ganlib.data.scaling import Scale, to_unit_range
-from ganlib.noise import sample_z
+from ganlib.sampling import sample_balanced
 
 
 def _check_images(images: torch.Tensor, name: str = "images") -> None:
@@ -159,7 +159,6 @@ def precision_recall(real_feats: torch.Tensor, fake_feats: torch.Tensor, *, k: i
     return float(precision), float(recall)
 
 
-@torch.no_grad()
 def class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
                    scale: Scale = "unit", batch_size: int = 500) -> float:
     """Fraction of ``images`` that the evaluator assigns to ``labels``.
@@ -168,69 +167,26 @@ def class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Ten
         evaluator: a classifier taking [0, 1] images.
         images: ``(n, C, H, W)`` in the range given by ``scale``.
         labels: ``(n,)`` requested classes.
+        scale: ``"unit"`` for [0, 1] images, ``"tanh"`` for [-1, 1].
+        batch_size: images per forward pass.
 
     Returns:
-        Accuracy in [0, 1].
+        Accuracy in [0, 1] (:func:`ganlib.classifier.evaluate_accuracy` on the rescaled images).
     """
     _check_images(images)
     if not isinstance(labels, torch.Tensor) or labels.shape != (images.shape[0],):
         shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
         raise ValueError(f"labels must have shape ({images.shape[0]},), one per image, got {shape}.")
-    evaluator.eval()
     device = next(evaluator.parameters()).device
-    correct = 0
-    for i in range(0, images.shape[0], batch_size):
-        logits = evaluator(to_unit_range(images[i:i + batch_size].to(device), scale))
-        correct += int((logits.argmax(1).cpu() == labels[i:i + batch_size].cpu()).sum())
-    return correct / images.shape[0]
-
-
-@torch.no_grad()
-def generate_samples(model: nn.Module, num_samples: int, z_dim: int, *, num_classes: int | None = None,
-                     generator: torch.Generator | None = None, batch_size: int = 500,
-                     device: torch.device | str | None = None,
-                     use_batch_stats: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Draw ``num_samples`` images from a generator in eval mode, in batches, on the CPU.
-
-    Conditional generators (``num_classes`` set) get balanced labels ``0, 1, ..., 9, 0, ...``.
-
-    Args:
-        model: ``G(z)`` or ``G(z, labels)``.
-        num_samples: how many images.
-        z_dim: the generator's noise length.
-        num_classes: classes of a conditional generator; None for an unconditional one.
-        generator: CPU ``torch.Generator`` for the noise (reproducible samples).
-        batch_size: images per forward pass.
-        device: where the model runs (default: where its parameters are).
-        use_batch_stats: normalise with each batch's own statistics (BatchNorm in train
-            mode, as a training loop samples) instead of the running averages; a copy of
-            the model is used so its running averages stay untouched.
-
-    Returns:
-        ``(images (num_samples, C, H, W) on the CPU, labels (num_samples,) or None)``.
-    """
-    if not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}.")
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    if use_batch_stats:
-        model = copy.deepcopy(model).train()
-    else:
-        model.eval()
-    labels = torch.arange(num_samples) % num_classes if num_classes else None
-    images = []
-    for i in range(0, num_samples, batch_size):
-        n = min(batch_size, num_samples - i)
-        z = sample_z(n, z_dim, generator=generator).to(device)  # drawn on the CPU: same on every device
-        out = model(z) if labels is None else model(z, labels[i:i + n].to(device))
-        images.append(out.float().cpu())
-    return torch.cat(images), labels
+    return evaluate_accuracy(evaluator, to_unit_range(images, scale).to(device), labels.to(device),
+                             batch_size=batch_size)
 
 
 def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torch.Tensor, *,
                        scale: Scale, num_classes: int | None = None, num_samples: int = 10_000,
                        z_dim: int | None = None, k: int = 5, generator: torch.Generator | None = None,
                        batch_size: int = 500, real_features: torch.Tensor | None = None,
-                       device: torch.device | str | None = None, use_batch_stats: bool = False) -> dict[str, float]:
+                       use_batch_stats: bool = False) -> dict[str, float]:
     """All metrics of one generator against a set of real images (e.g. the test set).
 
     Args:
@@ -245,22 +201,15 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
         generator: CPU ``torch.Generator`` for the noise.
         batch_size: images per forward pass.
         real_features: precomputed ``features(evaluator, real_images)`` to save time.
-        device: where the models run (default: where the generator's parameters are).
-        use_batch_stats: sample with BatchNorm batch statistics (see :func:`generate_samples`).
+        use_batch_stats: sample with BatchNorm batch statistics (see :func:`ganlib.sampling.sample`).
 
     Returns:
         ``{"fd", "precision", "recall", "num_samples"}`` plus ``"class_accuracy"`` for a
         conditional generator.
     """
     _check_images(real_images, "real_images")
-    z_dim = z_dim if z_dim is not None else getattr(model, "z_dim", None)
-    if z_dim is None:
-        raise ValueError("The generator has no z_dim attribute; pass z_dim=... explicitly.")
-    was_training = model.training
-    fakes, labels = generate_samples(model, num_samples, z_dim, num_classes=num_classes,
-                                     generator=generator, batch_size=batch_size, device=device,
-                                     use_batch_stats=use_batch_stats)
-    model.train(was_training)
+    fakes, labels = sample_balanced(model, num_samples, z_dim, num_classes=num_classes, generator=generator,
+                                    batch_size=batch_size, use_batch_stats=use_batch_stats)
     real = real_features if real_features is not None else features(evaluator, real_images, batch_size=batch_size)
     fake = features(evaluator, fakes, scale=scale, batch_size=batch_size)
     precision, recall = precision_recall(real, fake, k=k)

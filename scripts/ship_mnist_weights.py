@@ -21,14 +21,13 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from ganlib.checkpoints import load_model_state
+from ganlib.data import load_mnist
+from ganlib.metrics import evaluate_generator, features, real_vs_real_fd
+from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, sha256_of
+from train_mnist_checkpoints import MODELS
 
-from ganlib.checkpoints import load_model_state  # noqa: E402
-from ganlib.data import load_mnist  # noqa: E402
-from ganlib.metrics import evaluate_generator, features, real_vs_real_fd  # noqa: E402
-from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, sha256_of  # noqa: E402
-from train_mnist_checkpoints import MODELS  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent  # for runs/; ganlib itself is pip-installed
 
 MACHINE = "2-core CPU (AMD EPYC, shared with other jobs), no GPU"
 
@@ -74,7 +73,7 @@ def score(name: str, weights: Path, evaluator, x_test, real_feats, num_samples: 
     load_model_state(model, torch.load(weights, map_location="cpu", weights_only=True), str(weights))
     return evaluate_generator(model.eval(), evaluator, x_test, scale=spec["scale"], num_classes=spec["num_classes"],
                               num_samples=num_samples, generator=torch.Generator().manual_seed(2024),
-                              real_features=real_feats, device="cpu", use_batch_stats=use_batch_stats)
+                              real_features=real_feats, use_batch_stats=use_batch_stats)
 
 
 def score_baseline(name: str, weights: Path, evaluator, x_test, real_feats, num_samples: int) -> dict:

@@ -35,11 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from ganlib.data import TensorBatches, load_mnist  # noqa: E402
-from ganlib.models import (  # noqa: E402
+from ganlib.data import TensorBatches, load_mnist
+from ganlib.models import (
     DCGANDiscriminator,
     DCGANGenerator,
     EmbeddingConditionalDiscriminator,
@@ -50,10 +47,12 @@ from ganlib.models import (  # noqa: E402
     OneHotConditionalGenerator,
     init_dcgan_weights,
 )
-from ganlib.noise import sample_z  # noqa: E402
-from ganlib.losses import d_loss_bce  # noqa: E402
-from ganlib.train import GAN, d_step, fit, g_step, make_gan, run_discriminator, run_generator  # noqa: E402
-from ganlib.utils import get_device, seed_everything  # noqa: E402
+from ganlib.noise import sample_z
+from ganlib.losses import d_loss_bce
+from ganlib.train import GAN, d_step, fit, g_step, make_gan, run_discriminator, run_generator
+from ganlib.utils import get_device, seed_everything
+
+REPO = Path(__file__).resolve().parent.parent  # for runs/; ganlib itself is pip-installed
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,7 @@ def quick_metrics(name: str, sampler: nn.Module, num_samples: int, device: torch
     sampler = recalibrate_batchnorm(copy.deepcopy(sampler), spec["kwargs"]["z_dim"], spec["num_classes"])
     result = evaluate_generator(sampler, evaluator, x_test, scale=MODELS[name]["scale"],
                                 num_classes=MODELS[name]["num_classes"], num_samples=num_samples,
-                                generator=torch.Generator().manual_seed(1234), device=device)
+                                generator=torch.Generator().manual_seed(1234))
     return result
 
 

@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from ganlib.classifier import evaluate_accuracy
+from ganlib.data import TensorBatches, load_mnist
+from ganlib.models.evaluator import Evaluator
+from ganlib.utils import get_device, seed_everything
 
-from ganlib.data import TensorBatches, load_mnist  # noqa: E402
-from ganlib.models.evaluator import Evaluator  # noqa: E402
-from ganlib.utils import get_device, seed_everything  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent  # for runs/; ganlib itself is pip-installed
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -48,15 +48,6 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     batch = torch.arange(n, device=x.device)[:, None, None, None]
     chans = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
     return padded[batch, chans, rows, cols]
-
-
-@torch.no_grad()
-def accuracy(model: Evaluator, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    """Fraction of ``x`` that ``model`` (in eval mode) classifies as ``y``."""
-    model.eval()
-    correct = sum(int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
-                  for i in range(0, len(x), batch_size))
-    return correct / len(x)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,12 +85,12 @@ def main(argv: list[str] | None = None) -> None:
         if step % 100 == 0 or step == total:
             print(f"step {step}/{total} loss {loss.item():.4f} {time.perf_counter() - started:.0f}s", flush=True)
     seconds = time.perf_counter() - started
-    test_accuracy = accuracy(model, x_test, y_test)
+    test_accuracy = evaluate_accuracy(model, x_test, y_test, batch_size=1000)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, out)
     summary = {
-        "test_accuracy": test_accuracy, "train_accuracy": accuracy(model, x[:10000], y[:10000]),
+        "test_accuracy": test_accuracy, "train_accuracy": evaluate_accuracy(model, x[:10000], y[:10000], batch_size=1000),
         "steps": total, "training_seconds": round(seconds, 1), "weights": str(out),
         "kwargs": {"image_channels": 1, "image_size": 28, "num_classes": 10, "width": args.width},
         "command": "python scripts/train_mnist_evaluator.py " + shlex.join(sys.argv[1:] if argv is None else argv),

@@ -13,11 +13,11 @@ from ganlib.metrics import (
     evaluate_generator,
     features,
     frechet_distance,
-    generate_samples,
     precision_recall,
     real_vs_real_fd,
 )
 from ganlib.models.evaluator import Evaluator
+from ganlib.sampling import sample_balanced
 
 
 def scipy_frechet(a: np.ndarray, b: np.ndarray) -> float:
@@ -120,7 +120,7 @@ class ColumnReader(nn.Module):
 
 
 def test_class_accuracy_of_a_perfect_generator_is_one():
-    images, labels = generate_samples(LabelPainter(), 50, 4, num_classes=10)
+    images, labels = sample_balanced(LabelPainter(), 50, 4, num_classes=10)
     assert labels.tolist()[:12] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert class_accuracy(ColumnReader(), images, labels, scale="tanh") == 1.0
     # Asking for the wrong classes scores zero.
@@ -189,10 +189,10 @@ def test_batch_stats_sampling_leaves_the_model_untouched():
     model = nn.Sequential(nn.Linear(3, 784), nn.BatchNorm1d(784), nn.Sigmoid(), nn.Unflatten(1, (1, 28, 28)))
     model.z_dim = 3
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    a, _ = generate_samples(model, 40, 3, batch_size=20, generator=torch.Generator().manual_seed(0),
-                            use_batch_stats=True)
-    b, _ = generate_samples(model, 40, 3, batch_size=20, generator=torch.Generator().manual_seed(0))
+    a, _ = sample_balanced(model, 40, 3, batch_size=20, generator=torch.Generator().manual_seed(0),
+                           use_batch_stats=True)
+    b, _ = sample_balanced(model, 40, 3, batch_size=20, generator=torch.Generator().manual_seed(0))
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert not model.training
+    assert model.training  # sampling ran in eval mode and put the model back as it was
     # Batch statistics normalise each batch of 20 to mean 0 before the sigmoid; running ones do not.
     assert not torch.allclose(a, b)

@@ -8,7 +8,8 @@ import shutil
 import pytest
 import torch
 
-from ganlib.metrics import class_accuracy, generate_samples
+from ganlib.metrics import class_accuracy
+from ganlib.sampling import sample_balanced
 from ganlib.pretrained import KNOWN_NAMES, MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of
 
 # The MNIST weights must ship; other known names (CIFAR-10) may still be awaiting training.
@@ -50,7 +51,7 @@ def test_shipped_onehot_cgan_draws_the_requested_digits():
     # A quality check that needs no data set: the evaluator must recognise the classes.
     evaluator = load_pretrained("mnist_evaluator", device="cpu")
     generator = load_pretrained("cgan_onehot_mnist", device="cpu")
-    images, labels = generate_samples(generator, 300, 64, num_classes=10, generator=torch.Generator().manual_seed(1))
+    images, labels = sample_balanced(generator, 300, 64, num_classes=10, generator=torch.Generator().manual_seed(1))
     assert class_accuracy(evaluator, images, labels, scale="tanh") >= 0.95
 
 
