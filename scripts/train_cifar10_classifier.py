@@ -14,8 +14,9 @@ The recipe, chosen for the least CPU time to a target accuracy:
 - label smoothing 0.1, random crops (4-pixel padding) and flips on whole batches.
 
 The run saves a checkpoint atomically every ``--checkpoint-minutes`` (mid-epoch too) and
-``--resume`` continues exactly from it; ``--max-minutes`` stops a run cleanly so a later
-session can resume it. When the last epoch ends, the weights are exported with a
+``--resume`` continues exactly from it; ``--max-minutes`` (or a file named ``STOP`` in the
+output folder) stops a run cleanly at its next checkpoint so that a later session can resume
+it. When the last epoch ends, the weights are exported with a
 ``metrics.json`` holding per-epoch train/test accuracy, wall and CPU seconds and the command.
 """
 
@@ -143,9 +144,12 @@ def main(argv=None) -> dict:
                   f"test acc {test_acc:.4f}  {spent['wall'] / 60:.1f} min  (cpu {spent['cpu'] / 60:.1f} min)",
                   flush=True)
         save()
-        if stop_at is not None and time.perf_counter() >= stop_at and run.epoch < args.epochs:
-            print(f"--max-minutes {args.max_minutes} reached at epoch {run.epoch} + {run.step} batches; "
-                  f"checkpoint saved, continue with --resume", flush=True)
+        out_of_time = stop_at is not None and time.perf_counter() >= stop_at
+        asked_to_stop = (args.out / "STOP").exists()  # `touch <out>/STOP` ends a run at its next checkpoint
+        if (out_of_time or asked_to_stop) and run.epoch < args.epochs:
+            why = f"--max-minutes {args.max_minutes} reached" if out_of_time else f"{args.out / 'STOP'} found"
+            print(f"{why} at epoch {run.epoch} + {run.step} batches; checkpoint saved, continue with --resume",
+                  flush=True)
             return {}
     return export(args, model, x_test, y_test, history, spent, command, device)
 
