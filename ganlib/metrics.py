@@ -2,7 +2,7 @@
 
 FID compares Gaussian fits of Inception features of real and generated images. Inception
 weights cannot be downloaded here and know little about digits, so the course trains its
-own evaluator (:class:`ganlib.models.evaluator.Evaluator`) per data set and computes:
+own evaluator per data set (:func:`load_evaluator` picks it from the registry) and computes:
 
 - the Frechet distance (FD) between Gaussian fits of evaluator features. Report it next
   to the real-vs-real FD (train subset vs test set): that is what "perfect" scores here.
@@ -25,7 +25,20 @@ from torch import nn
 
 from ganlib.classifier import evaluate_accuracy
 from ganlib.data.scaling import Scale, to_unit_range
+from ganlib.pretrained import EVALUATORS, load_pretrained
 from ganlib.sampling import sample_balanced
+
+
+def load_evaluator(dataset: str, device: torch.device | str | None = None) -> nn.Module:
+    """The registered evaluator of a data set (``"mnist"`` or ``"cifar10"``), in eval mode.
+
+    Raises:
+        ValueError: unknown data set.
+        FileNotFoundError: its weights are not shipped yet; the message gives the command that trains them.
+    """
+    from ganlib.data import dataset_key  # the data package is only needed to spell the name
+
+    return load_pretrained(EVALUATORS[dataset_key(dataset)], device)
 
 
 def _check_images(images: torch.Tensor, name: str = "images") -> None:

@@ -1,11 +1,13 @@
-"""Shipped, checksummed weights: trained generators for notebooks 01-03 and the MNIST evaluator.
+"""The registry of the course's trained models: shipped, checksummed weights and how to make them.
 
-The files live in ``ganlib/weights/`` next to ``manifest.json``, which records for each
-one its sha256, model class, constructor arguments, data scale, the command that trained
-it, how long that took, on what machine, and the metrics it reached. Load one with::
+``ganlib/weights/manifest.json`` is the single source of truth for every trained model: its
+file and sha256, model class, constructor arguments, output range (``"scale"``: ``"unit"``
+for [0, 1], ``"tanh"`` for [-1, 1]), the recipe and command that trained it, how long that
+took, on what machine, and the metrics it reached. Load one with::
 
     from ganlib.pretrained import load_pretrained
-    generator = load_pretrained("dcgan_mnist")   # eval mode, ready to sample
+    G = load_pretrained("dcgan_mnist")   # eval mode, ready to sample
+    pretrained_info("dcgan_mnist")["scale"]   # "tanh": its images lie in [-1, 1]
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ganlib.models import (
     MLPGenerator,
     OneHotConditionalGenerator,
 )
-from ganlib.models.evaluator import Evaluator
+from ganlib.models.evaluator import Evaluator, ResidualEvaluator
 from ganlib.utils import get_device
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -36,17 +38,22 @@ MANIFEST_NAME = "manifest.json"
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
     cls.__name__: cls
     for cls in (MLPGenerator, DCGANGenerator, OneHotConditionalGenerator, EmbeddingConditionalGenerator, Evaluator,
-                ACGANCritic, ACGANGenerator)
+                ResidualEvaluator, ACGANCritic, ACGANGenerator)
 }
-KNOWN_NAMES = ("mlp_gan_mnist", "dcgan_mnist", "cgan_onehot_mnist", "cgan_embedding_mnist", "mnist_evaluator",
-               "cifar10_critic_classifier", "acgan_cifar10")
-# CIFAR-10 weights need a GPU to train; until they are shipped, say how to make them.
-_CIFAR10_COMMANDS = {
-    "cifar10_critic_classifier": "python scripts/train_cifar10_classifier.py --out runs/cifar10_classifier "
-                                 "(on a GPU; see docs/gpu_runbook.md)",
-    "acgan_cifar10": "python scripts/train_acgan_cifar10.py --out runs/acgan_cifar10 "
-                     "(on a GPU; see docs/gpu_runbook.md)",
+# How to train each known model that has no manifest entry yet (all of them run on a CPU).
+TRAINING_COMMANDS = {
+    "mlp_gan_mnist": "python scripts/train_mnist_checkpoints.py --model mlp_gan_mnist",
+    "dcgan_mnist": "python scripts/train_mnist_checkpoints.py --model dcgan_mnist",
+    "cgan_onehot_mnist": "python scripts/train_mnist_checkpoints.py --model cgan_onehot_mnist",
+    "cgan_embedding_mnist": "python scripts/train_mnist_checkpoints.py --model cgan_embedding_mnist",
+    "mnist_evaluator": "python scripts/train_mnist_evaluator.py",
+    "cifar10_critic_classifier": "python scripts/train_cifar10_classifier.py --model critic",
+    "cifar10_evaluator": "python scripts/train_cifar10_classifier.py --model evaluator",
+    "acgan_cifar10": "python scripts/train_acgan_cifar10.py",
 }
+KNOWN_NAMES = tuple(TRAINING_COMMANDS)
+# The evaluator whose features and predictions score generators of each data set.
+EVALUATORS = {"mnist": "mnist_evaluator", "cifar10": "cifar10_evaluator"}
 
 
 def _manifest(weights_dir: Path) -> dict:
@@ -60,7 +67,7 @@ def _manifest(weights_dir: Path) -> dict:
 
 
 def pretrained_info(name: str, *, weights_dir: str | Path | None = None) -> dict:
-    """The manifest entry of a shipped model: file, sha256, class, kwargs, scale, metrics...
+    """The manifest entry of a trained model: file, sha256, class, kwargs, scale, recipe, metrics...
 
     Args:
         name: one of ``KNOWN_NAMES``.
@@ -68,23 +75,40 @@ def pretrained_info(name: str, *, weights_dir: str | Path | None = None) -> dict
 
     Returns:
         A copy of the entry, a dict.
+
+    Raises:
+        ValueError: the name is unknown.
+        FileNotFoundError: the model has no entry yet; the message gives the command that trains it.
     """
     if name not in KNOWN_NAMES:
         raise ValueError(f"Unknown pretrained model {name!r}; known names: {', '.join(KNOWN_NAMES)}.")
     entries = _manifest(Path(weights_dir) if weights_dir else WEIGHTS_DIR)
-    if name not in entries and name in _CIFAR10_COMMANDS:
-        raise FileNotFoundError(
-            f"The {name!r} weights are not shipped yet (not yet trained: they need a GPU). Train them "
-            f"with `{_CIFAR10_COMMANDS[name]}`, then add the exported file to ganlib/weights/ and "
-            "manifest.json."
-        )
     if name not in entries:
         raise FileNotFoundError(
-            f"{name!r} is not in the weights manifest yet; train it with "
-            f"`python scripts/train_mnist_checkpoints.py --model {name}` (or "
-            "scripts/train_mnist_evaluator.py for the evaluator)."
+            f"{name!r} is not in the weights manifest yet: it has not been trained and shipped. Train it "
+            f"with `{TRAINING_COMMANDS[name]}` (it runs on a CPU; see the script's --help), then add the "
+            f"exported file to ganlib/weights/ and its entry to {MANIFEST_NAME}."
         )
     return json.loads(json.dumps(entries[name]))
+
+
+def output_scale(name: str, *, weights_dir: str | Path | None = None) -> str:
+    """The value range of a registered model's images: ``"unit"`` ([0, 1]) or ``"tanh"`` ([-1, 1]).
+
+    For a generator it is the range of its output, for an evaluator the range of its input.
+    """
+    return pretrained_info(name, weights_dir=weights_dir)["scale"]
+
+
+def build_model(name: str, *, weights_dir: str | Path | None = None) -> nn.Module:
+    """A fresh, untrained model of the class and constructor arguments the manifest gives for ``name``."""
+    info = pretrained_info(name, weights_dir=weights_dir)
+    if info["class"] not in MODEL_CLASSES:
+        raise ValueError(
+            f"The manifest names an unknown model class {info['class']!r} for {name!r}; "
+            f"known classes: {', '.join(MODEL_CLASSES)}."
+        )
+    return MODEL_CLASSES[info["class"]](**info["kwargs"])
 
 
 def sha256_of(path: str | Path) -> str:
@@ -101,8 +125,7 @@ def load_pretrained(name: str, device: torch.device | str | None = None, *,
     """Build a shipped model, fill it with its checked weights, and put it in eval mode.
 
     Args:
-        name: ``"mlp_gan_mnist"``, ``"dcgan_mnist"``, ``"cgan_onehot_mnist"``,
-            ``"cgan_embedding_mnist"`` or ``"mnist_evaluator"``.
+        name: one of ``KNOWN_NAMES``, e.g. ``"dcgan_mnist"`` or ``"mnist_evaluator"``.
         device: where the model goes (default: :func:`ganlib.utils.get_device`).
         weights_dir: folder holding the files (default: ``ganlib/weights``).
 
@@ -133,9 +156,7 @@ def load_pretrained(name: str, device: torch.device | str | None = None, *,
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a file that matches its checksum but is no state dict
         raise ValueError(f"{path} could not be read as a state dict ({type(error).__name__}).") from error
-    if info["class"] not in MODEL_CLASSES:
-        raise ValueError(f"The manifest names an unknown model class {info['class']!r} for {name!r}.")
-    model = MODEL_CLASSES[info["class"]](**info["kwargs"])
+    model = build_model(name, weights_dir=weights_dir)
     # fp16 files load into the float32 model: load_state_dict copies (and casts) values.
     load_model_state(model, state, f"weights file {path.name}")
     return model.to(device if device is not None else get_device()).eval()

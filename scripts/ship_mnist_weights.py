@@ -24,8 +24,7 @@ import torch
 from ganlib.checkpoints import load_model_state
 from ganlib.data import load_mnist
 from ganlib.metrics import evaluate_generator, features, real_vs_real_fd
-from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, sha256_of
-from train_mnist_checkpoints import MODELS
+from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, build_model, load_pretrained, pretrained_info, sha256_of
 
 REPO = Path(__file__).resolve().parent.parent  # for runs/; ganlib itself is pip-installed
 
@@ -68,8 +67,8 @@ def ship_evaluator(manifest: dict) -> None:
 
 def score(name: str, weights: Path, evaluator, x_test, real_feats, num_samples: int,
           use_batch_stats: bool = False) -> dict:
-    spec = MODELS[name]
-    model = spec["generator"](**spec["kwargs"])
+    spec = pretrained_info(name)
+    model = build_model(name)
     load_model_state(model, torch.load(weights, map_location="cpu", weights_only=True), str(weights))
     return evaluate_generator(model.eval(), evaluator, x_test, scale=spec["scale"], num_classes=spec["num_classes"],
                               num_samples=num_samples, generator=torch.Generator().manual_seed(2024),
@@ -90,9 +89,7 @@ def score_baseline(name: str, weights: Path, evaluator, x_test, real_feats, num_
 
 
 def ship_generator(name: str, manifest: dict, num_samples: int, recipe: str = "improved") -> dict:
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
-    spec = MODELS[name]
+    spec = pretrained_info(name)  # the registry declares class, kwargs, scale and classes
     run = REPO / "runs" / f"{name}_{recipe}"
     summary = json.loads((run / "summary.json").read_text())
     target = WEIGHTS_DIR / f"{name}.pt"
@@ -110,7 +107,7 @@ def ship_generator(name: str, manifest: dict, num_samples: int, recipe: str = "i
                     "settings": b_summary["settings"], "training_steps": b_summary["steps"],
                     "training_seconds": b_summary["training_seconds"], "training_command": b_summary["command"]}
     manifest["models"][name] = {
-        "file": target.name, "sha256": sha256_of(target), "class": spec["generator"].__name__,
+        "file": target.name, "sha256": sha256_of(target), "class": spec["class"],
         "kwargs": spec["kwargs"], "scale": spec["scale"], "num_classes": spec["num_classes"],
         "dtype": "float16 (generator EMA weights)", "settings": summary["settings"],
         "training_command": summary["command"], "training_steps": summary["steps"],

@@ -48,6 +48,7 @@ from ganlib.models import (
     init_dcgan_weights,
 )
 from ganlib.noise import sample_z
+from ganlib.pretrained import build_model, output_scale, pretrained_info
 from ganlib.losses import d_loss_bce
 from ganlib.train import GAN, d_step, fit, g_step, make_gan, run_discriminator, run_generator
 from ganlib.utils import get_device, seed_everything
@@ -94,23 +95,16 @@ RECIPES: dict[str, dict[str, Recipe]] = {
 }
 
 # Model class, constructor kwargs, data scale and whether it is conditional.
-MODELS: dict[str, dict] = {
-    "mlp_gan_mnist": {"generator": MLPGenerator, "kwargs": {"z_dim": 64},
-                      "discriminator": MLPDiscriminator, "d_kwargs": {}, "scale": "unit",
-                      "num_classes": None, "dcgan_init": False},
-    "dcgan_mnist": {"generator": DCGANGenerator, "kwargs": {"z_dim": 64, "image_channels": 1, "hidden_dim": 64},
-                    "discriminator": DCGANDiscriminator, "d_kwargs": {"image_channels": 1, "hidden_dim": 64},
-                    "scale": "tanh", "num_classes": None, "dcgan_init": True},
-    "cgan_onehot_mnist": {"generator": OneHotConditionalGenerator,
-                          "kwargs": {"z_dim": 64, "num_classes": 10, "image_channels": 1, "hidden_dim": 64},
-                          "discriminator": OneHotConditionalDiscriminator,
-                          "d_kwargs": {"num_classes": 10, "image_channels": 1, "hidden_dim": 64},
-                          "scale": "tanh", "num_classes": 10, "dcgan_init": True},
-    "cgan_embedding_mnist": {"generator": EmbeddingConditionalGenerator,
-                             "kwargs": {"z_dim": 64, "num_classes": 10, "image_channels": 1, "hidden_dim": 64},
-                             "discriminator": EmbeddingConditionalDiscriminator,
-                             "d_kwargs": {"num_classes": 10, "image_channels": 1, "hidden_dim": 64},
-                             "scale": "tanh", "num_classes": 10, "dcgan_init": True},
+# The discriminator each generator trains against. The generator's class, constructor
+# arguments, value range and classes come from the registry (ganlib/weights/manifest.json).
+DISCRIMINATORS: dict[str, dict] = {
+    "mlp_gan_mnist": {"class": MLPDiscriminator, "kwargs": {}, "dcgan_init": False},
+    "dcgan_mnist": {"class": DCGANDiscriminator, "kwargs": {"image_channels": 1, "hidden_dim": 64},
+                    "dcgan_init": True},
+    "cgan_onehot_mnist": {"class": OneHotConditionalDiscriminator,
+                          "kwargs": {"num_classes": 10, "image_channels": 1, "hidden_dim": 64}, "dcgan_init": True},
+    "cgan_embedding_mnist": {"class": EmbeddingConditionalDiscriminator,
+                             "kwargs": {"num_classes": 10, "image_channels": 1, "hidden_dim": 64}, "dcgan_init": True},
 }
 
 
@@ -169,14 +163,14 @@ def r1_gan_step(gamma: float):
 
 def build(name: str, recipe: Recipe, device: torch.device, seed: int) -> GAN:
     """Fresh generator and discriminator for ``name``, wrapped by make_gan."""
-    spec = MODELS[name]
+    spec, d_spec = pretrained_info(name), DISCRIMINATORS[name]
     seed_everything(seed)
-    generator = spec["generator"](**spec["kwargs"]).to(device)
-    discriminator = spec["discriminator"](**spec["d_kwargs"]).to(device)
-    if spec["dcgan_init"]:
-        generator.apply(init_dcgan_weights)
-        discriminator.apply(init_dcgan_weights)
-    return make_gan(generator, discriminator, z_dim=spec["kwargs"]["z_dim"], num_classes=spec["num_classes"],
+    G = build_model(name).to(device)
+    D = d_spec["class"](**d_spec["kwargs"]).to(device)
+    if d_spec["dcgan_init"]:
+        G.apply(init_dcgan_weights)
+        D.apply(init_dcgan_weights)
+    return make_gan(G, D, z_dim=spec["kwargs"]["z_dim"], num_classes=spec["num_classes"],
                     lr=recipe.lr, betas=recipe.betas, real_target=recipe.real_target,
                     ema_decay=recipe.ema_decay, seed=seed)
 
@@ -218,17 +212,17 @@ def quick_metrics(name: str, sampler: nn.Module, num_samples: int, device: torch
         print(f"(no metrics: {error})", flush=True)
         return None
     x_test, _ = load_mnist(train=False, scale="unit")
-    spec = MODELS[name]
+    spec = pretrained_info(name)
     sampler = recalibrate_batchnorm(copy.deepcopy(sampler), spec["kwargs"]["z_dim"], spec["num_classes"])
-    result = evaluate_generator(sampler, evaluator, x_test, scale=MODELS[name]["scale"],
-                                num_classes=MODELS[name]["num_classes"], num_samples=num_samples,
+    result = evaluate_generator(sampler, evaluator, x_test, scale=spec["scale"],
+                                num_classes=spec["num_classes"], num_samples=num_samples,
                                 generator=torch.Generator().manual_seed(1234))
     return result
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--model", required=True, choices=sorted(DISCRIMINATORS))
     parser.add_argument("--recipe", default="improved", help="a key of RECIPES[model]: improved, baseline, ...")
     parser.add_argument("--steps", type=int, default=1_000_000, help="stop at this many steps")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
@@ -256,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.no_resume and checkpoint.exists():
         checkpoint.unlink()
 
-    x, y = load_mnist(train=True, scale=MODELS[args.model]["scale"], device=device)
+    x, y = load_mnist(train=True, scale=output_scale(args.model), device=device)
     batches = TensorBatches(x, y, batch_size=recipe.batch_size, seed=args.seed)
     gan = build(args.model, recipe, device, args.seed)
     step_fn = mismatch_gan_step(recipe.mismatch_weight) if recipe.mismatch_weight else None
@@ -285,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sampler = copy.deepcopy(gan.sampler)
     if gan.ema is not None:
-        spec = MODELS[args.model]
+        spec = pretrained_info(args.model)
         sampler = recalibrate_batchnorm(sampler, spec["kwargs"]["z_dim"], spec["num_classes"], seed=args.seed)
     weights = {k: (v.half() if v.is_floating_point() else v) for k, v in sampler.state_dict().items()}
     weights = {k: v.cpu() for k, v in weights.items() if k != "n_averaged"}

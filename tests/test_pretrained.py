@@ -97,3 +97,28 @@ def test_missing_manifest_fails_clearly(tmp_path):
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="dcgan_mnist.*mnist_evaluator"):
         load_pretrained("stylegan_ffhq")
+
+
+def test_registry_knows_the_cifar10_models_and_says_how_to_train_them(tmp_path):
+    from ganlib.pretrained import MODEL_CLASSES
+
+    assert "ResidualEvaluator" in MODEL_CLASSES
+    shutil.copyfile(WEIGHTS_DIR / MANIFEST_NAME, tmp_path / MANIFEST_NAME)
+    commands = {"cifar10_critic_classifier": "train_cifar10_classifier.py --model critic",
+                "cifar10_evaluator": "train_cifar10_classifier.py --model evaluator",
+                "acgan_cifar10": "train_acgan_cifar10.py"}
+    for name, command in commands.items():
+        assert name in KNOWN_NAMES
+        with pytest.raises(FileNotFoundError, match=command) as info:
+            pretrained_info(name, weights_dir=tmp_path)
+        assert "GPU" not in str(info.value)
+
+
+def test_metrics_pick_the_evaluator_of_a_data_set():
+    from ganlib.metrics import load_evaluator
+    from ganlib.pretrained import output_scale
+
+    assert output_scale("mnist_evaluator") == "unit" and output_scale("dcgan_mnist") == "tanh"
+    assert not load_evaluator("MNIST", device="cpu").training
+    with pytest.raises(ValueError, match="Unknown data set"):
+        load_evaluator("svhn")
