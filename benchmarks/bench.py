@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import baseline_loops as base
 import numpy as np
 import torch
 
-import baseline_loops as base
 from ganlib.data import TensorBatches, load_mnist, resolve_data_root
 from ganlib.models import (
     ACGANCritic,
@@ -102,7 +102,8 @@ def mlp_sides(args, device):
     x, y = load_mnist(args.data_root, scale="unit", download=False, device=device)
     gan = make_gan(MLPGenerator(Z_DIM).to(device), MLPDiscriminator().to(device), z_dim=Z_DIM,
                    lr=LR, betas=BETAS, seed=args.seed, compile=args.compile or False)
-    params = check_same_size(gan.generator, gen, "MLP generator") + check_same_size(gan.discriminator, disc, "MLP discriminator")
+    params = (check_same_size(gan.generator, gen, "MLP generator")
+              + check_same_size(gan.discriminator, disc, "MLP discriminator"))
     return baseline, ganlib_runner(gan, TensorBatches(x, y, batch_size=args.batch_size, seed=args.seed)), params, {
         "baseline_data": f"DataLoader(torchvision MNIST, ToTensor, shuffle, num_workers={args.workers})",
         "ganlib_data": "TensorBatches over load_mnist(scale='unit') on the device"}
@@ -129,7 +130,8 @@ def cgan_sides(args, device):
                    compile=args.compile or False)
     params = check_same_size(G, gen, "conditional generator") + check_same_size(D, disc, "conditional discriminator")
     batches = TensorBatches(x, y, batch_size=args.batch_size, seed=args.seed)
-    sides = {"baseline": (baseline, gen, lambda z, labels: gen(base.combine_vectors(z, base.get_one_hot_labels(labels, NUM_CLASSES)))),
+    sides = {"baseline": (baseline, gen,
+                          lambda z, labels: gen(base.combine_vectors(z, base.get_one_hot_labels(labels, NUM_CLASSES)))),
              "ganlib": (ganlib_runner(gan, batches), G, G)}
     return baseline, sides["ganlib"][0], params, {
         "baseline_data": f"DataLoader(torchvision MNIST, ToTensor + Normalize, shuffle, num_workers={args.workers})",
@@ -168,7 +170,8 @@ def acgan_sides(args, device):
     step = functools.partial(acgan_step, flip=True)  # the same random flip, on the device
     return baseline, ganlib_runner(gan, batches, step), params, {
         "baseline_data": data_note,
-        "ganlib_data": f"TensorBatches over load_cifar10 on the device ({x.shape[0]} images), random_flip on the device"}
+        "ganlib_data": f"TensorBatches over load_cifar10 on the device ({x.shape[0]} images), "
+                       "random_flip on the device"}
 
 
 class InMemoryCIFAR(torch.utils.data.Dataset):
@@ -355,7 +358,8 @@ def main(argv: list[str] | None = None) -> dict:
         r_base = timed(device, baseline, steps, warmup)
         print(f"{name}: baseline {r_base['img_per_s']:,.0f} img/s", flush=True)
         r_lib = timed(device, ganlib_run, steps, warmup)
-        print(f"{name}: ganlib   {r_lib['img_per_s']:,.0f} img/s ({r_lib['img_per_s'] / r_base['img_per_s']:.2f}x)", flush=True)
+        speedup = r_lib["img_per_s"] / r_base["img_per_s"]
+        print(f"{name}: ganlib   {r_lib['img_per_s']:,.0f} img/s ({speedup:.2f}x)", flush=True)
         entry = {"baseline_img_per_s": round(r_base["img_per_s"], 1), "ganlib_img_per_s": round(r_lib["img_per_s"], 1),
                  "speedup": round(r_lib["img_per_s"] / r_base["img_per_s"], 3), "device": str(device),
                  "device_name": device_name, "batch_size": args.batch_size, "steps_timed": steps,

@@ -40,7 +40,8 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 500) -> torc
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([class_logits(model, x[i : i + batch_size]).argmax(1) for i in range(0, x.shape[0], batch_size)])
+        return torch.cat([class_logits(model, x[i : i + batch_size]).argmax(1)
+                          for i in range(0, x.shape[0], batch_size)])
     finally:
         model.train(was_training)
 
@@ -71,7 +72,8 @@ def confusion_matrix(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_cla
     if x.shape[0] != y.shape[0] or x.shape[0] == 0:
         raise ValueError(f"x and y must hold the same, non-zero number of samples, got {x.shape[0]} and {y.shape[0]}.")
     pred = predict(model, x, batch_size=batch_size)
-    return torch.bincount(y * num_classes + pred, minlength=num_classes * num_classes).view(num_classes, num_classes).cpu()
+    counts = torch.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
+    return counts.view(num_classes, num_classes).cpu()
 
 
 def train_classifier_epoch(

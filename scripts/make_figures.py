@@ -28,8 +28,8 @@ import torch
 
 from ganlib.interpolation import interpolate_classes, interpolate_noise, noise_path, truncation_samples
 from ganlib.metrics import sample_diversity
-from ganlib.viz import plot_filmstrip
 from ganlib.noise import sample_z
+from ganlib.viz import plot_filmstrip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DPI = 150

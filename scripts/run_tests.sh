@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Run every test of the course: unit tests, notebook executions, browser tests, nbval.
+# Run every test of the course: lint, unit tests, notebook executions, browser tests, nbval.
 #
 #   bash scripts/run_tests.sh                 # everything
 #   bash scripts/run_tests.sh -k checkpoint   # extra arguments go to the `pytest tests` run
 #
 # Sets up .venv first (scripts/setup_env.sh), installs the browser for the JupyterLab test
-# (scripts/install_browser.sh), then runs `pytest tests` and `pytest --nbval-lax notebooks/`
+# (scripts/install_browser.sh), then runs `ruff check` (settings in pyproject.toml),
+# `pytest tests` and `pytest --nbval-lax notebooks/`
 # in smoke mode (GAN_COURSE_SMOKE=1: tiny data, few steps). The exit status is non-zero when
 # any step fails; the last line sums up the tests.
 # Environment: GAN_COURSE_VENV (venv to use), GAN_COURSE_NO_SETUP=1 (skip setup and browser).
@@ -28,6 +29,9 @@ fi
 export GAN_COURSE_SMOKE=1 TQDM_DISABLE=1 PYTHONDONTWRITEBYTECODE=1
 report_dir="$(mktemp -d)"
 trap 'rm -rf "$report_dir"' EXIT
+
+echo "run_tests: ruff check (lint; settings in pyproject.toml)"
+"$VENV/bin/python" -m ruff check "$ROOT" || problems+=("ruff check found lint errors (see above; 'ruff check --fix' fixes some)")
 
 start=$SECONDS
 echo "run_tests: pytest tests (unit, notebook and browser tests)"

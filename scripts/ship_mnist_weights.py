@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import torch
@@ -85,7 +84,8 @@ def score_baseline(name: str, weights: Path, evaluator, x_test, real_feats, num_
     modes = {mode: score(name, weights, evaluator, x_test, real_feats, num_samples, use_batch_stats=mode == "batch")
              for mode in ("running", "batch")}
     best = min(modes, key=lambda mode: modes[mode]["fd"])
-    return {**modes[best], "batchnorm_statistics": best, "fd_other_mode": modes["batch" if best == "running" else "running"]["fd"]}
+    other = "batch" if best == "running" else "running"
+    return {**modes[best], "batchnorm_statistics": best, "fd_other_mode": modes[other]["fd"]}
 
 
 def ship_generator(name: str, manifest: dict, num_samples: int, recipe: str = "improved") -> dict:
@@ -103,7 +103,8 @@ def ship_generator(name: str, manifest: dict, num_samples: int, recipe: str = "i
     baseline = None
     if (baseline_run / "summary.json").is_file():
         b_summary = json.loads((baseline_run / "summary.json").read_text())
-        baseline = {"metrics": score_baseline(name, baseline_run / "generator.pt", evaluator, x_test, real_feats, num_samples),
+        baseline = {"metrics": score_baseline(name, baseline_run / "generator.pt", evaluator, x_test, real_feats,
+                                              num_samples),
                     "settings": b_summary["settings"], "training_steps": b_summary["steps"],
                     "training_seconds": b_summary["training_seconds"], "training_command": b_summary["command"]}
     manifest["models"][name] = {
@@ -148,7 +149,8 @@ def markdown_table(manifest: dict) -> str:
         )
     lines.append("")
     lines.append(f"Evaluator (`mnist_evaluator`): test accuracy {100 * ev.get('test_accuracy', float('nan')):.2f} %, "
-                 f"real-vs-real FD (10,000 training vs 10,000 test images) {ev.get('real_vs_real_fd', float('nan')):.4f}.")
+                 "real-vs-real FD (10,000 training vs 10,000 test images) "
+                 f"{ev.get('real_vs_real_fd', float('nan')):.4f}.")
     return "\n".join(lines)
 
 

@@ -21,8 +21,8 @@ from torchvision.utils import save_image
 
 from ganlib.acgan_training import acgan_step, fixed_grid_noise, make_acgan
 from ganlib.checkpoints import save_checkpoint
-from ganlib.data.cifar10 import load_cifar10
 from ganlib.data import TensorBatches, to_unit_range
+from ganlib.data.cifar10 import load_cifar10
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.train import fit
 from ganlib.utils import get_device, seed_everything

@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 
 from ganlib.checkpoints import load_checkpoint, save_checkpoint
-from ganlib.data.cifar10 import load_cifar10
 from ganlib.classifier import ClassifierRun, evaluate_accuracy
+from ganlib.data.cifar10 import load_cifar10
 from ganlib.models import ACGANCritic
 from ganlib.models.evaluator import ResidualEvaluator
 from ganlib.utils import count_parameters, get_device, seed_everything

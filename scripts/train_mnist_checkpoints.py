@@ -36,20 +36,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlib.data import TensorBatches, load_mnist
+from ganlib.losses import d_loss_bce
 from ganlib.models import (
     DCGANDiscriminator,
-    DCGANGenerator,
     EmbeddingConditionalDiscriminator,
-    EmbeddingConditionalGenerator,
     MLPDiscriminator,
-    MLPGenerator,
     OneHotConditionalDiscriminator,
-    OneHotConditionalGenerator,
     init_dcgan_weights,
 )
 from ganlib.noise import sample_z
 from ganlib.pretrained import build_model, output_scale, pretrained_info
-from ganlib.losses import d_loss_bce
 from ganlib.train import GAN, d_step, fit, g_step, make_gan, run_discriminator, run_generator
 from ganlib.utils import get_device, seed_everything
 
@@ -229,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the fastest found)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", default=None, help="weights file (default runs/<model>_<recipe>/generator.pt)")
-    parser.add_argument("--checkpoint", default=None, help="training checkpoint (default runs/<model>_<recipe>/train.pt)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="training checkpoint (default runs/<model>_<recipe>/train.pt)")
     parser.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=200, help="steps between checkpoints / time checks")
@@ -289,7 +286,8 @@ def main(argv: list[str] | None = None) -> None:
         "model": args.model, "recipe": args.recipe, "settings": recipe.__dict__,
         "steps": gan.step, "training_seconds": round(gan.seconds, 1), "weights": str(out),
         "command": "python scripts/train_mnist_checkpoints.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "machine": f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if device.type == "cpu" else str(device),
+        "machine": (f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if device.type == "cpu"
+                    else str(device)),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))

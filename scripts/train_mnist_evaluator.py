@@ -90,11 +90,13 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, out)
     summary = {
-        "test_accuracy": test_accuracy, "train_accuracy": evaluate_accuracy(model, x[:10000], y[:10000], batch_size=1000),
+        "test_accuracy": test_accuracy,
+        "train_accuracy": evaluate_accuracy(model, x[:10000], y[:10000], batch_size=1000),
         "steps": total, "training_seconds": round(seconds, 1), "weights": str(out),
         "kwargs": {"image_channels": 1, "image_size": 28, "num_classes": 10, "width": args.width},
         "command": "python scripts/train_mnist_evaluator.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "machine": f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if device.type == "cpu" else str(device),
+        "machine": (f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if device.type == "cpu"
+                    else str(device)),
     }
     (out.parent / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary), flush=True)

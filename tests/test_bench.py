@@ -38,7 +38,8 @@ def make_tiny_data(root: Path, n_mnist: int = 64, per_class: int = 2) -> None:
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for split, n in (("train", n_mnist), ("t10k", 16)):
-        write_idx(raw / f"{split}-images-idx3-ubyte", torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8))
+        images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
+        write_idx(raw / f"{split}-images-idx3-ubyte", images)
         write_idx(raw / f"{split}-labels-idx1-ubyte", (torch.arange(n) % 10).to(torch.uint8))
     for name in CIFAR10_CLASSES:
         folder = root / "cifar10" / "train" / name
@@ -81,6 +82,7 @@ def test_bench_rejects_unknown_loop(bench):
 
 def test_baseline_models_match_ganlib_sizes(bench):
     import baseline_loops as base
+
     from ganlib.models import ACGANCritic, ACGANGenerator
 
     pairs = [(MLPGenerator(64), base.Generator(64)), (MLPDiscriminator(), base.Discriminator()),

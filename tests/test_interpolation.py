@@ -1,4 +1,4 @@
-"""Tests of ganlib.interpolation (class walks, noise walks, truncation) and of the truncated noise, diversity and filmstrips it uses."""
+"""Tests of ganlib.interpolation: class walks, noise walks, truncation, and the filmstrips that show them."""
 
 from __future__ import annotations
 

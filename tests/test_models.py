@@ -158,7 +158,8 @@ def test_class_maps_shape():
         (OneHotConditionalDiscriminator(), (torch.rand(2, 1, 28, 28), torch.tensor([0.0, 1.0])), "integer"),
         (EmbeddingConditionalGenerator(), (torch.randn(2, 64), torch.tensor([0, 12])), r"0\.\.9"),
         (EmbeddingConditionalDiscriminator(), (torch.rand(2, 1, 28, 28), torch.tensor([3])), "one entry per sample"),
-        (EmbeddingConditionalDiscriminator(), (torch.rand(2, 11, 28, 28), torch.tensor([3, 4])), r"\(batch, 1, 28, 28\)"),
+        (EmbeddingConditionalDiscriminator(), (torch.rand(2, 11, 28, 28), torch.tensor([3, 4])),
+         r"\(batch, 1, 28, 28\)"),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, nn.Module) else "",
 )

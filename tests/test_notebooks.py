@@ -7,7 +7,6 @@ with the interpreter running these tests (the venv's), whose kernelspec says "py
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

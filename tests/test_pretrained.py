@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from ganlib.metrics import class_accuracy
-from ganlib.sampling import sample_balanced
 from ganlib.pretrained import KNOWN_NAMES, MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of
+from ganlib.sampling import sample_balanced
 
 # The MNIST weights must ship; other known names (CIFAR-10) may still be awaiting training.
 MNIST_NAMES = ("mlp_gan_mnist", "dcgan_mnist", "cgan_onehot_mnist", "cgan_embedding_mnist", "mnist_evaluator")

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from lab_harness import CHROMIUM, CHROMIUM_ARGS, REPO, LabServer, alive, descendants, kill_and_wait, start_lab, stop_lab
 
 ARTIFACTS = REPO / "artifacts" / "browser"

@@ -169,7 +169,8 @@ def start_lab(root_dir: Path, state_dir: Path, log_path: Path, extra_env: dict[s
         The running server.
     """
     port, token = free_port(), secrets.token_hex(24)
-    dirs = {name: state_dir / name for name in ("config", "data", "runtime", "settings", "workspaces", "ipython", "checkpoints")}
+    names = ("config", "data", "runtime", "settings", "workspaces", "ipython", "checkpoints")
+    dirs = {name: state_dir / name for name in names}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
     _write_settings(dirs["settings"])
