@@ -210,10 +210,6 @@ def ganlib_runner(gan: GAN, batches: TensorBatches, step_fn=None) -> Callable[..
 # --- time to quality ---------------------------------------------------------------------------------
 
 
-class _Reached(Exception):
-    """Raised from a fit() callback to end training once the target is met."""
-
-
 def time_to_quality(args, device, sides: dict, evaluator) -> dict:
     """Seconds of training until conditional samples reach the class-accuracy target, per side."""
     from ganlib.metrics import class_accuracy
@@ -246,14 +242,7 @@ def time_to_quality(args, device, sides: dict, evaluator) -> dict:
         if side == "baseline":
             run(10**9, hook=lambda step: step % args.ttq_every == 0 and check(step))
         else:
-            def on_log(gan: GAN) -> None:
-                if check(gan.step):
-                    raise _Reached
-
-            try:
-                run(10**9, on_log=on_log, log_every=args.ttq_every)
-            except _Reached:
-                pass
+            run(10**9, on_log=lambda gan: check(gan.step), log_every=args.ttq_every)  # True stops fit
         out[side] = {"reached": state["reached"], "seconds": round(state["train_s"], 2) if state["reached"] else None,
                      "steps": state["steps"], "trained_s": round(state["train_s"], 2),
                      "best_class_accuracy": max((c[2] for c in state["curve"]), default=None),

@@ -264,14 +264,18 @@ def fit(
     *,
     step_fn: StepFn = gan_step,
     log_every: int = 100,
-    on_log: Callable[[GAN], None] | None = None,
+    on_log: Callable[[GAN], bool | None] | None = None,
+    time_budget: float | None = None,
     checkpoint_path: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume: bool = True,
     progress: bool = True,
     max_abs_loss: float = 1e4,
 ) -> dict[str, list[float]]:
-    """Train until ``gan.step == num_steps``.
+    """Train until ``gan.step == num_steps``, the time budget is spent, or ``on_log`` says stop.
+
+    Every exit happens right after a log and writes a checkpoint (when ``checkpoint_path``
+    is set), so a run stopped early resumes exactly where it stopped.
 
     Args:
         gan: the training state (see :func:`make_gan`); changed in place.
@@ -280,7 +284,10 @@ def fit(
         step_fn: one training step; :func:`gan_step` by default.
         log_every: average the losses over this many steps into ``gan.history``; losses
             are read back from the device only then.
-        on_log: called with ``gan`` after each log (e.g. to show a sample grid).
+        on_log: called with ``gan`` after each log (e.g. to show a sample grid or score
+            samples); returning True stops training there.
+        time_budget: stop at the first log after ``gan.seconds`` (training seconds, summed
+            over resumed sessions) reaches this many seconds; None for no limit.
         checkpoint_path: where to keep the latest checkpoint; written atomically.
         checkpoint_every: steps between checkpoints, a multiple of ``log_every``
             (default: ``10 * log_every``). A final checkpoint is always written.
@@ -289,12 +296,15 @@ def fit(
         max_abs_loss: stop with :class:`TrainingDiverged` beyond this magnitude.
 
     Returns:
-        ``gan.history``: lists ``step``, ``seconds`` and one per loss name.
+        ``gan.history``: lists ``step``, ``seconds`` and one per loss name. ``gan.step``
+        tells whether the run reached ``num_steps`` or stopped early.
     """
     if not isinstance(num_steps, int) or num_steps < 0:
         raise ValueError(f"num_steps must be a non-negative int, got {num_steps!r}.")
     if not isinstance(log_every, int) or log_every <= 0:
         raise ValueError(f"log_every must be a positive int, got {log_every!r}.")
+    if time_budget is not None and not time_budget >= 0:
+        raise ValueError(f"time_budget must be a number of seconds >= 0 (or None), got {time_budget!r}.")
     checkpoint_every = checkpoint_every or 10 * log_every
     if checkpoint_every % log_every:
         raise ValueError(
@@ -327,11 +337,13 @@ def fit(
                     means = _log(gan, sums, window, max_abs_loss)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
                     sums, window = {}, 0
-                    if on_log is not None:
-                        on_log(gan)
-                    at_end = gan.step == num_steps
+                    asked_to_stop = on_log is not None and on_log(gan) is True  # only an explicit True stops
+                    out_of_time = time_budget is not None and gan.seconds >= time_budget
+                    at_end = gan.step == num_steps or asked_to_stop or out_of_time
                     if checkpoint_path is not None and (gan.step % checkpoint_every == 0 or at_end):
                         save_checkpoint(training_state_dict(gan, batches), checkpoint_path)
+                    if asked_to_stop or out_of_time:
+                        break
     finally:
         bar.close()
     return gan.history

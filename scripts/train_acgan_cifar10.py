@@ -1,4 +1,4 @@
-"""Train ACGAN with the WGAN-GP loss on CIFAR-10 (generator for notebook 04, issue 7).
+"""Train ACGAN with the WGAN-GP loss on CIFAR-10 (the generator of notebook 04), on a CPU or a GPU.
 
 Data stay on the device; each step is one critic and one generator update
 (:func:`ganlib.acgan_training.acgan_step`, gradient penalty eager). ``ganlib.train.fit`` writes an
@@ -82,16 +82,11 @@ def main(argv=None) -> dict:
     log_every = min(steps_per_epoch, total)
     step_fn = functools.partial(acgan_step, lambda_gp=args.lambda_gp, flip=not args.no_flip)
     budget = None if args.minutes is None else 60 * args.minutes
-    # fit() in chunks of one epoch so that --minutes can stop between epochs (checkpoint first).
-    target = gan.step
-    while target < total:
-        target = min(total, target + steps_per_epoch)
-        fit(gan, batches, target, step_fn=step_fn, log_every=log_every, on_log=on_log,
-            checkpoint_path=ckpt, checkpoint_every=log_every, resume=True, progress=False)
-        target = gan.step
-        if budget is not None and gan.seconds > budget:
-            print(f"time limit of {args.minutes} min reached at step {gan.step}; exporting")
-            break
+    # fit() stops at the first log (one per epoch) past the budget, after a checkpoint.
+    fit(gan, batches, total, step_fn=step_fn, log_every=log_every, on_log=on_log, time_budget=budget,
+        checkpoint_path=ckpt, checkpoint_every=log_every, resume=True, progress=False)
+    if gan.step < total:
+        print(f"time limit of {args.minutes} min reached at step {gan.step}; exporting")
     export = {k: (v.half() if args.fp16 and v.is_floating_point() else v).cpu()
               for k, v in gan.sampler.state_dict().items()}
     save_checkpoint(export, out / "acgan_cifar10.pt")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ganlib.checkpoints import load_checkpoint
 from ganlib.data import TensorBatches
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.train import (
@@ -90,6 +91,22 @@ def test_fit_produces_history_and_calls_on_log():
     assert all(len(v) == 3 for v in history.values())
     assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("loss_d", "loss_g"))
     assert history["seconds"] == sorted(history["seconds"])
+
+
+def test_fit_stops_when_on_log_returns_true_and_checkpoints_there(tmp_path):
+    gan, path = tiny_gan(), tmp_path / "run.pt"
+    fit(gan, tiny_batches(), 20, log_every=2, checkpoint_every=10, checkpoint_path=path,
+        on_log=lambda g: g.step == 6, progress=False)
+    assert gan.step == 6 and gan.history["step"] == [2, 4, 6]
+    assert load_checkpoint(path)["step"] == 6  # the early exit is resumable
+
+
+def test_fit_stops_at_the_first_log_past_its_time_budget():
+    gan = tiny_gan()
+    fit(gan, tiny_batches(), 20, log_every=2, time_budget=0.0, progress=False)
+    assert gan.step == 2
+    fit(gan, tiny_batches(), 8, log_every=2, time_budget=1e6, progress=False)
+    assert gan.step == 8
 
 
 def test_fit_logs_the_last_partial_window():
