@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="training checkpoint (default runs/<model>_<recipe>/train.pt)")
     parser.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--chunk", type=int, default=200, help="steps between checkpoints / time checks")
+    parser.add_argument("--chunk", type=int, default=200, help="steps between checkpoints")
     parser.add_argument("--eval-every", type=int, default=1000, help="steps between quick metrics (0: never)")
     parser.add_argument("--eval-samples", type=int, default=2000)
     args = parser.parse_args(argv)
@@ -252,27 +252,21 @@ def main(argv: list[str] | None = None) -> None:
     gan = build(args.model, recipe, device, args.seed)
     step_fn = mismatch_gan_step(recipe.mismatch_weight) if recipe.mismatch_weight else None
     step_fn = r1_gan_step(recipe.r1_gamma) if recipe.r1_gamma else step_fn
-    budget = args.max_minutes * 60 if args.max_minutes else float("inf")
+    budget = args.max_minutes * 60 if args.max_minutes else None
     print(f"{args.model} / {args.recipe}: {recipe} on {device}, threads {torch.get_num_threads()}", flush=True)
 
     def on_log(g: GAN) -> None:
         losses = {k: round(v[-1], 4) for k, v in g.history.items() if k not in ("step", "seconds")}
         print(f"step {g.step} seconds {g.seconds:.0f} {losses}", flush=True)
-
-    first = True
-    while True:
-        target = min(args.steps, (gan.step // args.chunk + 1) * args.chunk)
-        kwargs = {"step_fn": step_fn} if step_fn else {}
-        fit(gan, batches, target, log_every=100 if args.chunk % 100 == 0 else args.chunk,
-            on_log=on_log, checkpoint_path=checkpoint, checkpoint_every=args.chunk,
-            resume=first, progress=False, **kwargs)
-        first = False
-        if args.eval_every and gan.step % args.eval_every == 0:
-            result = quick_metrics(args.model, gan.sampler, args.eval_samples, device)
+        if args.eval_every and g.step % args.eval_every == 0:
+            result = quick_metrics(args.model, g.sampler, args.eval_samples, device)
             if result is not None:
-                print(f"eval step {gan.step} seconds {gan.seconds:.0f} {json.dumps(result)}", flush=True)
-        if gan.step >= args.steps or gan.seconds >= budget:
-            break
+                print(f"eval step {g.step} seconds {g.seconds:.0f} {json.dumps(result)}", flush=True)
+
+    # fit stops at --steps or at the first log past --max-minutes, after a checkpoint.
+    kwargs = {"step_fn": step_fn} if step_fn else {}
+    fit(gan, batches, args.steps, log_every=100 if args.chunk % 100 == 0 else args.chunk, on_log=on_log,
+        time_budget=budget, checkpoint_path=checkpoint, checkpoint_every=args.chunk, progress=False, **kwargs)
 
     sampler = copy.deepcopy(gan.sampler)
     if gan.ema is not None:
