@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
 from ganlib.losses import d_loss_bce, g_loss_bce
-from ganlib.noise import check_labels, sample_z, trusted_labels
+from ganlib.noise import sample_z, trusted_labels
 
 CHECKPOINT_FORMAT = "ganlib-training-v1"
 
@@ -350,10 +350,9 @@ def fit(
 
 
 def _check_all_labels(gan: GAN, batches: object) -> None:
-    """Check a conditional GAN's whole label set once (one sync), before the loop trusts it."""
-    tensors = getattr(batches, "tensors", None)  # TensorBatches: (images, labels)
-    if gan.num_classes is not None and isinstance(tensors, tuple) and len(tensors) > 1:
-        check_labels(tensors[1], gan.num_classes)
+    """Check a conditional GAN's whole label set once per data set, before the loop trusts it."""
+    if gan.num_classes is not None and hasattr(batches, "check_labels"):  # TensorBatches: once per data set
+        batches.check_labels(gan.num_classes)
 
 
 def _tqdm_disabled_by_env() -> bool:

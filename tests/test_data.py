@@ -154,3 +154,16 @@ def test_tensor_batches_state_dict_survives_torch_save(tmp_path: Path):
 def test_tensor_batches_errors(tensors, batch_size, match):
     with pytest.raises(ValueError, match=match):
         TensorBatches(*tensors, batch_size=batch_size)
+
+
+def test_tensor_batches_check_their_labels_once():
+    labels = torch.tensor([0, 1, 2, 3])
+    batches = TensorBatches(torch.zeros(4, 1, 2, 2), labels, batch_size=2)
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        batches.check_labels(3)
+    batches.check_labels(4)
+    labels[0] = 9  # changed behind its back: a second check for the same classes reads nothing
+    batches.check_labels(4)
+    with pytest.raises(ValueError, match="class labels"):
+        batches.check_labels(5)  # other classes: checked afresh
+

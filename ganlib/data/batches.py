@@ -6,6 +6,8 @@ from typing import Iterator
 
 import torch
 
+from ganlib.noise import check_labels
+
 
 class TensorBatches:
     """Endless shuffled mini-batches drawn from tensors that stay on their device.
@@ -42,6 +44,18 @@ class TensorBatches:
         self._order: torch.Tensor | None = None
         self.epoch = 0
         self.position = 0
+        self._labels_checked_for: int | None = None  # see check_labels
+
+    def check_labels(self, num_classes: int) -> None:
+        """Check once that the second tensor holds labels in ``0..num_classes-1``; later calls are free.
+
+        One check reads the whole label set back (one device sync); a training loop can then
+        trust every batch cut from it (:func:`ganlib.noise.trusted_labels`).
+        """
+        if len(self.tensors) < 2 or self._labels_checked_for == num_classes:
+            return
+        check_labels(self.tensors[1], num_classes)
+        self._labels_checked_for = num_classes
 
     def __len__(self) -> int:
         """Number of full batches per epoch."""
