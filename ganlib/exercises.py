@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import re
 from typing import Any, Callable
 
 import torch
@@ -82,7 +83,8 @@ def _source(fn: Callable) -> str:
 
 
 def _no_hard_coded_cuda(fn: Callable) -> None:
-    _require(".cuda()" not in _source(fn) and "'cuda'" not in _source(fn) and '"cuda"' not in _source(fn),
+    code = _source(fn)
+    _require(".cuda(" not in code and not re.search(r"""device\s*=\s*["']cuda""", code),
              f"`{_name(fn)}` hard-codes CUDA; use the device of the inputs (e.g. `device=x.device`) "
              "so it runs on any machine.")
 
