@@ -112,3 +112,29 @@ def test_check_fails_on_the_empty_exercise_and_passes_on_the_solution(learner_di
 
     _run(solution[index].source, namespace)  # paste the solution back in
     assert _run(check, namespace) == "Success!\n"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_unsolved_learner_notebook_still_runs_to_the_end(learner_dir: Path, path: Path, monkeypatch) -> None:
+    """With every exercise left empty, only the checks fail: every other cell still runs.
+
+    This is what keeps a learner's wrong answer from breaking the rest of a notebook: the
+    later cells use ganlib, not the learner's functions. Executed in smoke mode with
+    nbclient's allow_errors, so a failing check does not stop the run.
+    """
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("GAN_COURSE_SMOKE", "1")
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    nb = nbformat.read(learner_dir / path.name, as_version=4)
+    checks = {i + 1 for i, cell in enumerate(nb.cells) if _is_solution(cell)}
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=600,
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    failed = {i: out for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+              for out in cell.outputs if out.output_type == "error"}
+    assert set(failed) == checks, (
+        f"{path.name}: cells {sorted(set(failed) - checks)} failed although they are not checks: "
+        + "; ".join(f"{failed[i].ename}: {failed[i].evalue}" for i in sorted(set(failed) - checks))
+    )
+    for i in checks:
+        assert failed[i].ename == "ExerciseError" and "not implemented yet" in failed[i].evalue, failed[i].evalue
