@@ -50,6 +50,7 @@ class ExerciseError(AssertionError):
 
 
 def _require(condition: bool, message: str) -> None:
+    __tracebackhide__ = True  # IPython and pytest hide this frame: the learner sees the message
     if not condition:
         raise ExerciseError(message)
 
@@ -60,6 +61,7 @@ def _name(fn: Callable) -> str:
 
 def _call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call the learner's function; turn an unwritten body into a clear failure."""
+    __tracebackhide__ = True
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
