@@ -125,26 +125,38 @@ def truncation_grid(generator: torch.nn.Module) -> plt.Figure:
     return ax.figure
 
 
-def truncation_tradeoff(generator: torch.nn.Module, per_class: int = 50) -> plt.Figure:
-    """Fidelity (evaluator class accuracy) and diversity (pixel distance) against truncation."""
-    from ganlib.metrics import class_accuracy
+def truncation_tradeoff(generator: torch.nn.Module, per_class: int = 100, num_real: int = 2000) -> plt.Figure:
+    """Fidelity (precision) and diversity (recall, pixel distance) against truncation.
+
+    Precision and recall are k-NN estimates in the MNIST evaluator's feature space against
+    ``num_real`` test images, as in notebook 05; the evaluator's class accuracy is not used:
+    for a well-trained generator it is 1.000 at every truncation and shows no trade-off.
+    """
+    from ganlib.data import load_mnist
+    from ganlib.metrics import features, precision_recall
     from ganlib.pretrained import load_pretrained
 
     evaluator = load_pretrained("mnist_evaluator", device="cpu")
+    x_real, _ = load_mnist(None, train=False, scale="unit")
+    real_feats = features(evaluator, x_real[:num_real], scale="unit")
     num_classes = generator.num_classes
     labels = torch.arange(num_classes).repeat_interleave(per_class)
-    accuracy, diversity = [], []
+    precision, recall, diversity = [], [], []
     for t in TRUNCATIONS:
         images = truncation_samples(generator, t, labels, seed=SEED)
-        accuracy.append(class_accuracy(evaluator, images, labels, scale="tanh"))
+        p, r = precision_recall(real_feats, features(evaluator, images, scale="tanh"))
+        precision.append(p)
+        recall.append(r)
         groups = images.view(num_classes, per_class, *images.shape[1:])
         diversity.append(sum(sample_diversity(g) for g in groups) / num_classes)
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    ax.plot(TRUNCATIONS, accuracy, "o-", color="tab:green", label="fidelity: evaluator accuracy")
+    ax.plot(TRUNCATIONS, precision, "o-", color="tab:green", label="fidelity: precision")
+    ax.plot(TRUNCATIONS, recall, "^-", color="tab:blue", label="diversity: recall")
     ax.set_xlabel("truncation t")
-    ax.set_ylabel("class accuracy", color="tab:green")
+    ax.set_ylabel("precision / recall")
+    ax.legend(loc="center right")
     twin = ax.twinx()
-    twin.plot(TRUNCATIONS, diversity, "s-", color="tab:purple", label="diversity")
+    twin.plot(TRUNCATIONS, diversity, "s--", color="tab:purple", label="pixel diversity")
     twin.set_ylabel("mean pixel distance within a class", color="tab:purple")
     ax.set_title(f"Truncation trades diversity for fidelity ({per_class} samples per class)")
     fig.tight_layout()

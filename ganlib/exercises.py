@@ -1,0 +1,592 @@
+"""Checks for the notebooks' exercises: each one calls the learner's function.
+
+Every ``check_*`` function takes the function the learner wrote, runs it on inputs whose
+right answer is known (shapes, ranges, statistics of large random inputs, stand-in networks
+with a known loss, reference values from :mod:`ganlib`), prints ``Success!`` when all holds,
+and otherwise raises :class:`ExerciseError` with a message that names the likely mistake.
+An unimplemented body (``raise NotImplementedError()``, ``...``, ``pass``) fails with a
+message that says so. The checks never use the learner's code for anything else: the rest of
+each notebook keeps using ganlib's reference implementations.
+
+``tests/test_exercises.py`` shows that every check fails on typical wrong answers and passes
+on a reference solution.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import re
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "ExerciseError",
+    "check_sample_noise",
+    "check_generator_block",
+    "check_discriminator_block",
+    "check_discriminator_loss",
+    "check_generator_loss",
+    "check_train_step",
+    "check_conv_transpose_output_size",
+    "check_init_weights",
+    "check_one_hot",
+    "check_combine_vectors",
+    "check_input_dims",
+    "check_gradient_penalty",
+    "check_critic_loss",
+    "check_generator_wasserstein_loss",
+    "check_slerp",
+    "check_truncated_noise",
+]
+
+
+class ExerciseError(AssertionError):
+    """A learner's function gave a wrong answer; the message says what is wrong."""
+
+
+def _require(condition: bool, message: str) -> None:
+    __tracebackhide__ = True  # IPython and pytest hide this frame: the learner sees the message
+    if not condition:
+        raise ExerciseError(message)
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__name__", "your function")
+
+
+def _call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Call the learner's function; turn an unwritten body into a clear failure."""
+    __tracebackhide__ = True
+    try:
+        result = fn(*args, **kwargs)
+    except NotImplementedError:
+        raise ExerciseError(
+            f"`{_name(fn)}` is not implemented yet: replace `raise NotImplementedError()` with your code."
+        ) from None
+    _require(result is not None or _returns_nothing_on_purpose(fn),
+             f"`{_name(fn)}` returned None: did you forget the `return` statement (or leave `...` as the body)?")
+    return result
+
+
+def _returns_nothing_on_purpose(fn: Callable) -> bool:
+    return getattr(fn, "_returns_none", False)
+
+
+def _source(fn: Callable) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):  # defined with exec() or in C: nothing to inspect
+        return ""
+
+
+def _no_hard_coded_cuda(fn: Callable) -> None:
+    code = _source(fn)
+    _require(".cuda(" not in code and not re.search(r"""device\s*=\s*["']cuda""", code),
+             f"`{_name(fn)}` hard-codes CUDA; use the device of the inputs (e.g. `device=x.device`) "
+             "so it runs on any machine.")
+
+
+def _scalar(value: Any, fn: Callable) -> torch.Tensor:
+    _require(isinstance(value, torch.Tensor),
+             f"`{_name(fn)}` must return a torch tensor, got {type(value).__name__}.")
+    _require(value.dim() == 0,
+             f"`{_name(fn)}` must return one number (a 0-d tensor), got shape {tuple(value.shape)}: "
+             "take the mean over the batch.")
+    return value
+
+
+def _close(a: float, b: float, tol: float = 1e-5) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def _success() -> None:
+    print("Success!")
+
+
+# --------------------------------------------------------------------------- notebook 01
+
+def check_sample_noise(fn: Callable) -> None:
+    """Check ``fn(n, z_dim, device="cpu")``: standard normal noise of shape ``(n, z_dim)``."""
+    z = _call(fn, 1000, 100)
+    _require(isinstance(z, torch.Tensor), f"return a torch tensor, got {type(z).__name__}.")
+    _require(tuple(z.shape) == (1000, 100),
+             f"noise for n=1000, z_dim=100 must have shape (1000, 100), got {tuple(z.shape)}.")
+    _require(z.is_floating_point(), f"noise must be floating point, got {z.dtype}.")
+    _require(z.min() < 0, "all values are >= 0: that looks like torch.rand (uniform on [0, 1)); "
+                          "use torch.randn (standard normal).")
+    _require(abs(z.std().item() - 1) < 0.01,
+             f"the standard deviation should be 1 (standard normal), got {z.std().item():.3f}.")
+    _require(abs(z.mean().item()) < 0.01, f"the mean should be 0, got {z.mean().item():.3f}.")
+    _require(not torch.equal(z, _call(fn, 1000, 100)), "two calls gave the same noise: it must be random.")
+    # The "meta" device holds no data, so any machine can check that `device` is honoured.
+    on_meta = _call(fn, 3, 5, device="meta")
+    _require(on_meta.device.type == "meta",
+             f"the noise must be created on the requested device (asked for 'meta', got {on_meta.device}): "
+             "pass `device=device` to torch.randn.")
+    _no_hard_coded_cuda(fn)
+    _success()
+
+
+def _parts(block: nn.Module, fn: Callable) -> list[nn.Module]:
+    _require(isinstance(block, nn.Module), f"`{_name(fn)}` must return an nn.Module (e.g. nn.Sequential), "
+                                           f"got {type(block).__name__}.")
+    return list(block.children())
+
+
+def check_generator_block(fn: Callable) -> None:
+    """Check ``fn(in_features, out_features)``: Linear -> BatchNorm1d -> ReLU."""
+    block = _call(fn, 25, 1000)
+    parts = _parts(block, fn)
+    kinds = [type(p).__name__ for p in parts]
+    _require(len(parts) == 3, f"a generator block has 3 parts (Linear, BatchNorm1d, ReLU), got {kinds}.")
+    _require(isinstance(parts[0], nn.Linear), f"the block must start with nn.Linear, got {kinds[0]}.")
+    _require((parts[0].in_features, parts[0].out_features) == (25, 1000),
+             f"the Linear layer must map in_features to out_features (25 -> 1000 here), got "
+             f"{parts[0].in_features} -> {parts[0].out_features}.")
+    _require(isinstance(parts[1], nn.BatchNorm1d),
+             f"the second part must be nn.BatchNorm1d(out_features), got {kinds[1]}.")
+    _require(parts[1].num_features == 1000, "BatchNorm1d must normalise the out_features outputs.")
+    _require(type(parts[2]) is nn.ReLU, f"the generator block ends with nn.ReLU, got {kinds[2]}.")
+    block.train()
+    out = block(torch.randn(1000, 25))
+    _require(tuple(out.shape) == (1000, 1000), f"output shape should be (1000, 1000), got {tuple(out.shape)}.")
+    _require(out.min() >= 0, "a ReLU output has no negative values.")
+    std = out.std().item()
+    _require(0.55 < std < 0.65,
+             f"on standard normal input the block's outputs should have std 0.55-0.65 (BatchNorm then ReLU), "
+             f"got {std:.3f}.")
+    _success()
+
+
+def check_discriminator_block(fn: Callable) -> None:
+    """Check ``fn(in_features, out_features)``: Linear -> LeakyReLU(0.2), no BatchNorm."""
+    block = _call(fn, 25, 5000)
+    parts = _parts(block, fn)
+    kinds = [type(p).__name__ for p in parts]
+    _require(not any(isinstance(p, (nn.BatchNorm1d, nn.BatchNorm2d)) for p in parts),
+             "Don't use batchnorm here: the discriminator block is Linear -> LeakyReLU(0.2).")
+    _require(len(parts) == 2, f"a discriminator block has 2 parts (Linear, LeakyReLU), got {kinds}.")
+    _require(isinstance(parts[0], nn.Linear), f"the block must start with nn.Linear, got {kinds[0]}.")
+    _require((parts[0].in_features, parts[0].out_features) == (25, 5000),
+             f"the Linear layer must map in_features to out_features (25 -> 5000 here), got "
+             f"{parts[0].in_features} -> {parts[0].out_features}.")
+    _require(isinstance(parts[1], nn.LeakyReLU),
+             f"the discriminator block ends with nn.LeakyReLU(0.2), got {kinds[1]}.")
+    _require(abs(parts[1].negative_slope - 0.2) < 1e-9,
+             f"use a negative slope of 0.2: nn.LeakyReLU(0.2), got {parts[1].negative_slope}.")
+    with torch.no_grad():
+        out = block(torch.randn(1000, 25))
+    ratio = (-out.min() / out.max()).item()
+    _require(0.1 < ratio < 0.3, f"-min/max of the outputs should be 0.1-0.3 (slope 0.2), got {ratio:.3f}.")
+    _require(0.3 < out.std().item() < 0.5, f"output std should be 0.3-0.5, got {out.std().item():.3f}.")
+    _success()
+
+
+class _OnesGenerator(nn.Module):
+    """Stand-in generator: every fake is ``scale * ones(4)``, scale a parameter (starts at 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.scale * torch.ones(z.shape[0], 4, device=z.device)
+
+
+class _MeanDiscriminator(nn.Module):
+    """Stand-in discriminator: the logit is ``weight * mean(x) + bias``."""
+
+    def __init__(self, weight: float = 2.0, bias: float = -0.5) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.tensor(weight))
+        self.bias = nn.Parameter(torch.tensor(bias))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight * x.flatten(1).mean(1, keepdim=True) + self.bias
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def check_discriminator_loss(fn: Callable) -> None:
+    """Check ``fn(G, D, x_real, z)``: BCE-with-logits, reals 1, detached fakes 0, averaged."""
+    G, D = _OnesGenerator(), _MeanDiscriminator()
+    x_real = torch.linspace(-1.0, 2.0, 24).reshape(6, 4)
+    z = torch.randn(6, 3)
+    loss = _scalar(_call(fn, G, D, x_real, z), fn)
+    with torch.no_grad():
+        real, fake = D(x_real), D(G(z))
+        expected = (0.5 * (_bce(real, 1) + _bce(fake, 0))).item()
+        value = loss.item()
+        mistakes = {
+            "average the two terms: (loss on reals + loss on fakes) / 2.": (_bce(real, 1) + _bce(fake, 0)).item(),
+            "real images are labelled 1 and fakes 0; your labels are swapped.":
+                (0.5 * (_bce(real, 0) + _bce(fake, 1))).item(),
+            "D returns logits: pass them straight to binary_cross_entropy_with_logits (no sigmoid first), "
+            "or use BCE on sigmoid(logits), not both.":
+                (0.5 * (_bce(torch.sigmoid(real), 1) + _bce(torch.sigmoid(fake), 0))).item(),
+            "the loss needs both terms; you only used the real images.": _bce(real, 1).item(),
+            "the loss needs both terms; you only used the fakes.": _bce(fake, 0).item(),
+        }
+    for message, wrong in mistakes.items():
+        _require(not _close(value, wrong), message)
+    _require(_close(value, expected), f"with stand-in networks the loss should be {expected:.5f}, got {value:.5f}.")
+    _require(loss.requires_grad, "the loss carries no gradient: don't compute it under torch.no_grad() or from .item().")
+    loss.backward()
+    _require(G.scale.grad is None,
+             "the discriminator's loss must not reach the generator: use the fakes as `G(z).detach()`.")
+    _require(D.weight.grad is not None, "the loss must depend on D's outputs.")
+    _no_hard_coded_cuda(fn)
+    _success()
+
+
+def check_generator_loss(fn: Callable) -> None:
+    """Check ``fn(G, D, z)``: non-saturating loss, BCE-with-logits of D(G(z)) against ones."""
+    G, D = _OnesGenerator(), _MeanDiscriminator(weight=1.5, bias=-2.0)
+    z = torch.randn(5, 3)
+    loss = _scalar(_call(fn, G, D, z), fn)
+    with torch.no_grad():
+        fake = D(G(z))
+        expected = _bce(fake, 1).item()
+        value = loss.item()
+        mistakes = {
+            "the generator wants D to call its fakes real: use targets of ones, not zeros.": _bce(fake, 0).item(),
+            "that is the saturating minimax loss; minimise -log D(G(z)) instead: BCE against ones.":
+                -_bce(fake, 0).item(),
+            "D returns logits: pass them straight to binary_cross_entropy_with_logits (no sigmoid first).":
+                _bce(torch.sigmoid(fake), 1).item(),
+        }
+    for message, wrong in mistakes.items():
+        _require(not _close(value, wrong), message)
+    _require(_close(value, expected), f"with stand-in networks the loss should be {expected:.5f}, got {value:.5f}.")
+    _require(loss.requires_grad, "the loss carries no gradient: don't compute it under torch.no_grad().")
+    loss.backward()
+    _require(G.scale.grad is not None and G.scale.grad.abs() > 0,
+             "the generator's loss must reach the generator: don't detach G(z) here.")
+    _no_hard_coded_cuda(fn)
+    _success()
+
+
+def _tiny_pair(seed: int) -> tuple[nn.Module, nn.Module]:
+    torch.manual_seed(seed)
+    G = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 6))
+    D = nn.Sequential(nn.Linear(6, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    return G, D
+
+
+def _reference_train_step(G, D, opt_g, opt_d, x_real, z):
+    from ganlib.train import d_step, g_step
+
+    return d_step(G, D, opt_d, x_real, z), g_step(G, D, opt_g, z)
+
+
+def _states(G, D):
+    return ([p.detach().clone() for p in G.parameters()], [p.detach().clone() for p in D.parameters()])
+
+
+def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.allclose(x, y, atol=1e-6, rtol=1e-5) for x, y in zip(a, b))
+
+
+def check_train_step(fn: Callable) -> None:
+    """Check ``fn(G, D, opt_g, opt_d, x_real, z)``: one D step then one G step, like ganlib's.
+
+    The learner's step and ganlib's reference step run side by side on copies of two tiny
+    networks with Adam; after each of two steps every weight must match.
+    """
+    G, D = _tiny_pair(0)
+    G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
+    start_g, start_d = _states(G, D)
+    opts = [torch.optim.Adam(m.parameters(), lr=0.01, betas=(0.5, 0.999)) for m in (G, D, G_ref, D_ref)]
+    gen = torch.Generator().manual_seed(1)
+    for step in (1, 2):
+        x_real = torch.randn(8, 6, generator=gen)
+        z = torch.randn(8, 3, generator=gen)
+        result = _call(fn, G, D, opts[0], opts[1], x_real, z)
+        ref_d, ref_g = _reference_train_step(G_ref, D_ref, opts[2], opts[3], x_real, z)
+        now_g, now_d = _states(G, D)
+        ref_gs, ref_ds = _states(G_ref, D_ref)
+        if step == 1:
+            _require(not torch.equal(now_g[0], start_g[0]),
+                     "G's first-layer weights did not change: the G step must call loss_g.backward() and opt_g.step().")
+            _require(not torch.equal(now_d[0], start_d[0]),
+                     "D's weights did not change: the D step must call loss_d.backward() and opt_d.step().")
+            _require(_same(now_d, ref_ds),
+                     "after one step D's weights differ from the reference: the D step uses the D loss on x_real "
+                     "and G(z).detach(), it comes first, and the G step must step only opt_g.")
+            _require(_same(now_g, ref_gs),
+                     "after one step G's weights differ from the reference: do the G step after the D step, on "
+                     "fresh fakes G(z) scored by the updated D, with the generator loss, and zero opt_g's "
+                     "gradients before its backward.")
+        else:
+            _require(_same(now_d, ref_ds) and _same(now_g, ref_gs),
+                     "the first step matched but the second did not: gradients pile up between steps; call "
+                     "opt_d.zero_grad() and opt_g.zero_grad() before each backward().")
+        _require(isinstance(result, (tuple, list)) and len(result) == 2,
+                 "return the two losses as a pair: (loss_d, loss_g).")
+        got = [float(v) for v in result]
+        _require(_close(got[0], float(ref_d), 1e-4) and _close(got[1], float(ref_g), 1e-4),
+                 f"returned losses {got[0]:.4f}, {got[1]:.4f}; expected {float(ref_d):.4f}, {float(ref_g):.4f} "
+                 "(loss_d, loss_g) in that order.")
+    _success()
+
+
+# --------------------------------------------------------------------------- notebook 02
+
+def check_conv_transpose_output_size(fn: Callable) -> None:
+    """Check ``fn(size, kernel_size, stride, padding=0)`` against nn.ConvTranspose2d itself."""
+    cases = [(1, 3, 2, 0), (3, 4, 1, 0), (6, 3, 2, 0), (13, 4, 2, 0), (4, 4, 2, 1), (8, 4, 2, 1), (7, 5, 3, 2)]
+    for size, kernel, stride, padding in cases:
+        layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding)
+        expected = layer(torch.zeros(1, 1, size, size)).shape[-1]
+        got = _call(fn, size, kernel, stride, padding)
+        _require(isinstance(got, int) and not isinstance(got, bool),
+                 f"return a Python int (a size), got {type(got).__name__}.")
+        if got == expected:
+            continue
+        where = f"for size {size}, kernel {kernel}, stride {stride}, padding {padding}"
+        _require(got != (size + 2 * padding - kernel) // stride + 1,
+                 f"{where} you gave {got}: that is an ordinary convolution's (shrinking) formula. A transposed "
+                 "convolution grows the image: (size - 1) * stride - 2 * padding + kernel_size.")
+        _require(got != (size - 1) * stride + kernel,
+                 f"{where} you gave {got}, expected {expected}: padding removes 2 * padding pixels.")
+        _require(got != size * stride,
+                 f"{where} you gave {got}, expected {expected}: the kernel's size matters too.")
+        raise ExerciseError(f"{where} nn.ConvTranspose2d gives {expected}, you gave {got}.")
+    _success()
+
+
+def check_init_weights(fn: Callable) -> None:
+    """Check ``fn(module)`` used as ``model.apply(fn)``: conv ~ N(0, 0.02), BatchNorm ~ N(1, 0.02), bias 0."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.ConvTranspose2d(64, 128, 4), nn.BatchNorm2d(4096), nn.ReLU(),
+        nn.Conv2d(128, 64, 4), nn.BatchNorm2d(4096), nn.LeakyReLU(0.2),
+    )
+    with torch.no_grad():  # start from values that no correct init leaves behind
+        for bn in (model[1], model[4]):
+            bn.weight.fill_(5.0)
+            bn.bias.fill_(5.0)
+    try:
+        model.apply(fn)
+    except NotImplementedError:
+        raise ExerciseError(f"`{_name(fn)}` is not implemented yet: replace `raise NotImplementedError()` "
+                            "with your code.") from None
+    for index, kind in ((0, "ConvTranspose2d"), (3, "Conv2d")):
+        w = model[index].weight
+        _require(abs(w.mean().item()) < 0.002 and abs(w.std().item() - 0.02) < 0.002,
+                 f"{kind} weights should be drawn from N(0, 0.02) (mean 0, std 0.02), got mean "
+                 f"{w.mean().item():.4f}, std {w.std().item():.4f}: use nn.init.normal_(m.weight, 0.0, 0.02).")
+    for index in (1, 4):
+        bn = model[index]
+        mean, std = bn.weight.mean().item(), bn.weight.std().item()
+        _require(not (abs(mean) < 0.01 and abs(std - 0.02) < 0.003),
+                 "BatchNorm's scale (weight) is centred on 0: centre it on 1, N(1, 0.02); a scale near 0 "
+                 "starts every block almost silent.")
+        _require(abs(mean - 1) < 0.01 and abs(std - 0.02) < 0.003,
+                 f"BatchNorm weights should be drawn from N(1, 0.02), got mean {mean:.3f}, std {std:.4f}.")
+        _require(torch.all(bn.bias == 0), "set BatchNorm's shift (bias) to 0: nn.init.zeros_(m.bias).")
+    _success()
+
+
+# --------------------------------------------------------------------------- notebook 03
+
+def check_one_hot(fn: Callable) -> None:
+    """Check ``fn(labels, num_classes)``: float one-hot rows of shape ``(n, num_classes)``."""
+    labels = torch.tensor([0, 3, 9, 3, 1])
+    got = _call(fn, labels, 10)
+    _require(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}.")
+    _require(tuple(got.shape) == (5, 10),
+             f"5 labels and 10 classes give shape (5, 10), got {tuple(got.shape)}.")
+    _require(got.is_floating_point(),
+             f"return floats (they are concatenated with float noise): add .float(), got {got.dtype}.")
+    _require(torch.equal(got, F.one_hot(labels, 10).float()),
+             "each row must hold a single 1 at the label's position and 0 elsewhere.")
+    _require(tuple(_call(fn, torch.tensor([1, 0]), 3).shape) == (2, 3),
+             "the number of columns must be num_classes (asked for 3).")
+    _success()
+
+
+def check_combine_vectors(fn: Callable) -> None:
+    """Check ``fn(x, y)``: concatenation along dimension 1, returned as floats."""
+    got = _call(fn, torch.randn(4, 3), torch.randn(4, 3))
+    _require(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}.")
+    _require(tuple(got.shape) != (8, 3),
+             "concatenate along dimension 1 (features / channels), not dimension 0 (the batch).")
+    x, y = torch.randn(4, 5), torch.eye(4, 3, dtype=torch.long)
+    got = _call(fn, x, y)
+    _require(tuple(got.shape) == (4, 8), f"(4, 5) and (4, 3) give (4, 8), got {tuple(got.shape)}.")
+    _require(got.dtype == torch.float32, f"return floats (float32) even for integer inputs, got {got.dtype}.")
+    _require(torch.equal(got[:, :5], x) and torch.equal(got[:, 5:], y.float()),
+             "x must come first, then y, values unchanged.")
+    images, maps = torch.randn(2, 1, 6, 6), torch.ones(2, 10, 6, 6)
+    try:
+        got = _call(fn, images, maps)
+    except RuntimeError as error:
+        raise ExerciseError(f"images (2, 1, 6, 6) and class maps (2, 10, 6, 6) must give (2, 11, 6, 6), but your "
+                            f"function raised: {error}. Concatenate along dim=1, not the last one.") from None
+    _require(tuple(got.shape) == (2, 11, 6, 6),
+             f"images (2, 1, 6, 6) and class maps (2, 10, 6, 6) give (2, 11, 6, 6), got {tuple(got.shape)}.")
+    _success()
+
+
+def check_input_dims(fn: Callable) -> None:
+    """Check ``fn(z_dim, image_shape, num_classes)`` -> (generator input size, discriminator in-channels)."""
+    got = _call(fn, 23, (12, 23, 52), 9)
+    _require(isinstance(got, (tuple, list)) and len(got) == 2,
+             "return two numbers: (generator_input_dim, discriminator_in_channels).")
+    g_dim, d_channels = got
+    _require((g_dim, d_channels) != (21, 32), "the two numbers are swapped: the generator's comes first.")
+    _require(g_dim == 32, f"the generator reads the noise and the one-hot vector: z_dim + num_classes "
+                          f"(23 + 9 = 32 here), got {g_dim}.")
+    _require(d_channels == 21, f"the discriminator reads the image channels plus one class map per class: "
+                               f"image_shape[0] + num_classes (12 + 9 = 21 here), got {d_channels}.")
+    _require(tuple(_call(fn, 64, (1, 28, 28), 10)) == (74, 11), "for MNIST (z_dim 64, 10 classes) expect (74, 11).")
+    _success()
+
+
+# --------------------------------------------------------------------------- notebook 04
+
+class _RecordingCritic(nn.Module):
+    """Stand-in critic ``score = a * <w, x>``; remembers the last batch it scored."""
+
+    def __init__(self, w: torch.Tensor, a: float = 1.0) -> None:
+        super().__init__()
+        self.w = w
+        self.a = nn.Parameter(torch.tensor(a))
+        self.seen: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen = x.detach().clone()
+        return self.a * (x.flatten(1) * self.w).sum(1, keepdim=True)
+
+
+def check_gradient_penalty(fn: Callable) -> None:
+    """Check ``fn(critic, x_real, x_fake)``: mean over samples of (||grad||_2 - 1)^2 at per-sample mixes."""
+    n, shape = 64, (3, 4, 4)
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(math.prod(shape), generator=gen)
+    w = 3 * w / w.norm()  # a linear critic: its gradient is w everywhere, of norm 3
+    x_real, x_fake = torch.randn(n, *shape, generator=gen), torch.randn(n, *shape, generator=gen)
+    critic = _RecordingCritic(w)
+    penalty = _scalar(_call(fn, critic, x_real, x_fake), fn)
+    value = penalty.item()
+    _require(not _close(value, 9.0, 1e-4), "you returned the squared gradient norm: use (||grad|| - 1)^2.")
+    _require(not _close(value, 2.0, 1e-4), "square the difference: (||grad|| - 1)^2, not ||grad|| - 1.")
+    _require(not _close(value, 64.0, 1e-4), "use the norm of the gradient, not its squared norm, in (||grad|| - 1)^2.")
+    _require(not _close(value, (3 * math.sqrt(n) - 1) ** 2, 1e-4),
+             "take one gradient norm per sample (flatten each sample, norm over dim 1), not one for the whole batch.")
+    _require(_close(value, 4.0, 1e-4),
+             f"for a critic whose gradient has norm 3 everywhere the penalty is (3 - 1)^2 = 4, got {value:.4f}.")
+    # Where did the learner evaluate the critic? Each x_hat must lie on the segment real-fake of its sample.
+    _require(critic.seen is not None and critic.seen.shape == x_real.shape,
+             "call the critic once on the mixed batch x_hat (same shape as x_real).")
+    diff = (x_real - x_fake).flatten(1)
+    eps = ((critic.seen - x_fake).flatten(1) * diff).sum(1) / (diff * diff).sum(1)
+    residual = (critic.seen - x_fake).flatten(1) - eps[:, None] * diff
+    _require(residual.abs().max() < 1e-4,
+             "x_hat must mix each real image with its fake with one weight per image: "
+             "eps = torch.rand(n, 1, 1, 1); x_hat = eps * x_real + (1 - eps) * x_fake.")
+    _require(eps.min() >= -1e-5 and eps.max() <= 1 + 1e-5, "the mixing weight eps must lie in [0, 1]: torch.rand.")
+    _require(not (eps - eps.round()).abs().max() < 1e-4,
+             "the critic only saw the real or only the fake images: x_hat must mix x_real and x_fake, "
+             "x_hat = eps * x_real + (1 - eps) * x_fake.")
+    _require(eps.std() > 0.1, "every image needs its own mixing weight: draw eps of shape (n, 1, 1, 1), "
+                              "not one number for the whole batch.")
+    # The penalty trains the critic, so it must be differentiable w.r.t. the critic's weights.
+    _require(penalty.requires_grad,
+             "the penalty carries no gradient for the critic: pass create_graph=True to torch.autograd.grad.")
+    penalty.backward()
+    _require(critic.a.grad is not None and critic.a.grad.abs() > 0,
+             "the penalty must reach the critic's weights: pass create_graph=True to torch.autograd.grad.")
+    _no_hard_coded_cuda(fn)
+    _success()
+
+
+def check_critic_loss(fn: Callable) -> None:
+    """Check ``fn(critic_real, critic_fake, penalty, gp_weight)``: mean(fake) - mean(real) + weight * penalty."""
+    real, fake = torch.tensor([[2.0], [1.0], [3.0]]), torch.tensor([[-1.0], [0.5], [0.0]])
+    penalty = torch.tensor(0.3)
+    got = _scalar(_call(fn, real, fake, penalty, 10.0), fn).item()
+    expected = fake.mean().item() - real.mean().item() + 3.0
+    _require(not _close(got, real.mean().item() - fake.mean().item() + 3.0),
+             "the sign is wrong: the critic minimises mean(critic_fake) - mean(critic_real), "
+             "i.e. it raises its scores on real images.")
+    _require(not _close(got, fake.mean().item() - real.mean().item() + 0.3),
+             "multiply the penalty by gp_weight (lambda, 10).")
+    _require(not _close(got, fake.mean().item() - real.mean().item()), "add the gradient penalty: + gp_weight * penalty.")
+    _require(_close(got, expected), f"expected {expected:.4f}, got {got:.4f}.")
+    _success()
+
+
+def check_generator_wasserstein_loss(fn: Callable) -> None:
+    """Check ``fn(critic_fake)``: -mean(critic_fake)."""
+    fake = torch.tensor([[-1.0], [0.5], [2.0], [0.1]])
+    got = _scalar(_call(fn, fake), fn).item()
+    _require(not _close(got, fake.mean().item()),
+             "the sign is wrong: the generator wants high critic scores, so it minimises -mean(critic_fake).")
+    _require(_close(got, -fake.mean().item()), f"expected {-fake.mean().item():.4f}, got {got:.4f}.")
+    _success()
+
+
+# --------------------------------------------------------------------------- notebook 05
+
+def check_slerp(fn: Callable) -> None:
+    """Check ``fn(z0, z1, t)``: spherical interpolation, rows ``(n, d)``, ``t`` a float."""
+    from ganlib.noise import slerp as reference
+
+    e1, e2 = torch.tensor([[1.0, 0.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0]])
+    mid = _call(fn, e1, e2, 0.5)
+    _require(isinstance(mid, torch.Tensor) and tuple(mid.shape) == (1, 3),
+             f"slerp of two (1, 3) rows must have shape (1, 3), got {getattr(mid, 'shape', type(mid))}.")
+    _require(not torch.allclose(mid, (e1 + e2) / 2, atol=1e-4),
+             "that is lerp (the straight line, norm 0.71 halfway); slerp follows the arc: "
+             "sin((1-t) w) / sin(w) * z0 + sin(t w) / sin(w) * z1, with w the angle between them.")
+    _require(torch.allclose(mid, (e1 + e2) / math.sqrt(2), atol=1e-4),
+             f"halfway between two orthogonal unit vectors slerp gives (e1 + e2) / sqrt(2), got {mid.tolist()}.")
+    gen = torch.Generator().manual_seed(0)
+    z0, z1 = torch.randn(5, 64, generator=gen), torch.randn(5, 64, generator=gen)
+    for t in (0.0, 0.3, 1.0):
+        got = _call(fn, z0, z1, t)
+        _require(torch.allclose(got, reference(z0, z1, t), atol=1e-4),
+                 f"at t={t} your result differs from the reference; each row interpolates between its own pair "
+                 "(compute the angle per row, norms over the last dimension)."
+                 + (" At t=0 you must get z0 and at t=1 z1." if t in (0.0, 1.0) else ""))
+    same = _call(fn, z0, z0.clone(), 0.5)
+    _require(torch.isfinite(same).all(),
+             "for two identical vectors (angle 0) slerp returned NaN/inf: guard against sin(w) = 0 "
+             "(fall back to lerp there).")
+    _success()
+
+
+def _truncated_normal_std(t: float) -> float:
+    phi = math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    mass = math.erf(t / math.sqrt(2))
+    return math.sqrt(1 - 2 * t * phi / mass)
+
+
+def check_truncated_noise(fn: Callable) -> None:
+    """Check ``fn(n, z_dim, truncation)``: normal noise restricted to ``[-truncation, truncation]``."""
+    for t in (1.0, 0.5):
+        z = _call(fn, 1000, 100, t)
+        _require(isinstance(z, torch.Tensor) and tuple(z.shape) == (1000, 100),
+                 f"noise for n=1000, z_dim=100 must be a tensor of shape (1000, 100), got {getattr(z, 'shape', z)}.")
+        _require(z.abs().max() <= t + 1e-6, f"every entry must lie in [-t, t] (t = {t}); found {z.abs().max():.3f}.")
+        on_edge = (z.abs() > t - 1e-6).float().mean().item()
+        _require(on_edge < 0.01,
+                 f"{100 * on_edge:.0f}% of the entries sit exactly on +-t: clamping piles samples on the edge. "
+                 "Redraw the entries outside [-t, t] instead (or use the inverse CDF).")
+        std, want, uniform = z.std().item(), _truncated_normal_std(t), t / math.sqrt(3)
+        _require(not abs(std - uniform) < abs(std - want) or abs(std - want) < 0.005,
+                 f"the spread looks uniform (std {std:.3f}, a uniform on [-t, t] has {uniform:.3f}): draw normal "
+                 "noise and keep the entries inside [-t, t].")
+        _require(abs(std - want) < 0.01,
+                 f"a normal cut to [-{t}, {t}] has std {want:.3f}, got {std:.3f}.")
+    _require(not torch.equal(_call(fn, 10, 4, 1.0), _call(fn, 10, 4, 1.0)), "two calls gave the same noise.")
+    _success()

@@ -1,0 +1,405 @@
+"""Every exercise check passes on a right answer and fails, with the right message, on wrong ones.
+
+For each check in ganlib.exercises: a reference solution (written here, independently of the
+notebooks' solutions, which tests/test_learner_notebooks.py covers), an unwritten body
+(`raise NotImplementedError()` and `...`), and the typical mistakes a learner makes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganlib import exercises as ex
+
+
+def _fails(check, fn, fragment: str) -> None:
+    with pytest.raises(ex.ExerciseError) as info:
+        check(fn)
+    assert fragment.lower() in str(info.value).lower(), f"message was: {info.value}"
+
+
+def not_written(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def ellipsis_body(*args, **kwargs):
+    ...
+
+
+ALL_CHECKS = [getattr(ex, name) for name in ex.__all__ if name.startswith("check_")]
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__)
+def test_every_check_fails_on_an_unwritten_body(check) -> None:
+    _fails(check, not_written, "not implemented yet")
+
+
+@pytest.mark.parametrize("check", [c for c in ALL_CHECKS if c is not ex.check_init_weights],
+                         ids=lambda c: c.__name__)
+def test_every_check_fails_on_an_ellipsis_body(check) -> None:
+    _fails(check, ellipsis_body, "returned None")
+
+
+def test_init_weights_fails_on_an_ellipsis_body() -> None:
+    _fails(ex.check_init_weights, ellipsis_body, "N(0, 0.02)")
+
+
+# ------------------------------------------------------------------ 01: noise and blocks
+
+def sample_noise(n, z_dim, device="cpu"):
+    return torch.randn(n, z_dim, device=device)
+
+
+def test_noise(capsys) -> None:
+    ex.check_sample_noise(sample_noise)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_sample_noise, lambda n, z_dim, device="cpu": torch.rand(n, z_dim, device=device), "torch.rand")
+    _fails(ex.check_sample_noise, lambda n, z_dim, device="cpu": torch.randn(z_dim, n, device=device), "shape")
+    _fails(ex.check_sample_noise, lambda n, z_dim, device="cpu": 2 * torch.randn(n, z_dim, device=device),
+           "standard deviation")
+    _fails(ex.check_sample_noise, lambda n, z_dim, device="cpu": torch.randn(n, z_dim), "device")
+    _fails(ex.check_sample_noise,
+           lambda n, z_dim, device="cpu": torch.randn(n, z_dim, generator=torch.Generator().manual_seed(0)),
+           "same noise")
+
+
+def generator_block(i, o):
+    return nn.Sequential(nn.Linear(i, o), nn.BatchNorm1d(o), nn.ReLU(inplace=True))
+
+
+def discriminator_block(i, o):
+    return nn.Sequential(nn.Linear(i, o), nn.LeakyReLU(0.2, inplace=True))
+
+
+def test_generator_block(capsys) -> None:
+    ex.check_generator_block(generator_block)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_generator_block, lambda i, o: nn.Sequential(nn.Linear(i, o), nn.ReLU()), "3 parts")
+    _fails(ex.check_generator_block, lambda i, o: nn.Sequential(nn.Linear(i, o), nn.BatchNorm1d(o), nn.LeakyReLU(0.2)),
+           "ReLU")
+    _fails(ex.check_generator_block, lambda i, o: nn.Sequential(nn.Linear(o, i), nn.BatchNorm1d(o), nn.ReLU()),
+           "in_features")
+    _fails(ex.check_generator_block, lambda i, o: nn.Sequential(nn.BatchNorm1d(i), nn.Linear(i, o), nn.ReLU()),
+           "start with nn.Linear")
+
+
+def test_discriminator_block(capsys) -> None:
+    ex.check_discriminator_block(discriminator_block)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_discriminator_block, lambda i, o: nn.Sequential(nn.Linear(i, o), nn.BatchNorm1d(o),
+                                                                    nn.LeakyReLU(0.2)), "batchnorm")
+    _fails(ex.check_discriminator_block, lambda i, o: nn.Sequential(nn.Linear(i, o), nn.ReLU()), "LeakyReLU")
+    _fails(ex.check_discriminator_block, lambda i, o: nn.Sequential(nn.Linear(i, o), nn.LeakyReLU()), "0.2")
+    _fails(ex.check_discriminator_block, lambda i, o: nn.Linear(i, o), "2 parts")
+
+
+# ------------------------------------------------------------------ 01: losses and the step
+
+def d_loss(G, D, x_real, z):
+    logits_fake = D(G(z).detach())
+    logits_real = D(x_real)
+    return (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+            + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))) / 2
+
+
+def g_loss(G, D, z):
+    logits = D(G(z))
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def _bce(x, target):
+    return F.binary_cross_entropy_with_logits(x, torch.full_like(x, target))
+
+
+def test_discriminator_loss(capsys) -> None:
+    ex.check_discriminator_loss(d_loss)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_discriminator_loss, lambda G, D, x, z: _bce(D(x), 1) + _bce(D(G(z).detach()), 0), "average")
+    _fails(ex.check_discriminator_loss, lambda G, D, x, z: (_bce(D(x), 0) + _bce(D(G(z).detach()), 1)) / 2, "swapped")
+    _fails(ex.check_discriminator_loss, lambda G, D, x, z: (_bce(D(x), 1) + _bce(D(G(z)), 0)) / 2, "detach")
+    _fails(ex.check_discriminator_loss,
+           lambda G, D, x, z: (_bce(torch.sigmoid(D(x)), 1) + _bce(torch.sigmoid(D(G(z).detach())), 0)) / 2,
+           "no sigmoid")
+    _fails(ex.check_discriminator_loss, lambda G, D, x, z: _bce(D(x), 1), "only used the real")
+    _fails(ex.check_discriminator_loss,
+           lambda G, D, x, z: (F.binary_cross_entropy_with_logits(D(x), torch.ones_like(D(x)), reduction="none")
+                               + _bce(D(G(z).detach()), 0)) / 2, "0-d tensor")
+
+
+def test_discriminator_loss_flags_hard_coded_cuda() -> None:
+    namespace = {"torch": torch, "F": F}
+    # A file-backed function, so inspect.getsource can read it (as in a notebook).
+    source = ("def d_loss_cuda(G, D, x_real, z):\n"
+              "    if False:\n        x_real = x_real.cuda()\n"
+              "    lf, lr = D(G(z).detach()), D(x_real)\n"
+              "    return (F.binary_cross_entropy_with_logits(lr, torch.ones_like(lr))\n"
+              "            + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))) / 2\n")
+    import linecache
+    filename = "<exercise-cuda-test>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    _fails(ex.check_discriminator_loss, namespace["d_loss_cuda"], "hard-codes CUDA")
+
+
+def test_generator_loss(capsys) -> None:
+    ex.check_generator_loss(g_loss)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_generator_loss, lambda G, D, z: _bce(D(G(z)), 0), "ones")
+    _fails(ex.check_generator_loss, lambda G, D, z: -_bce(D(G(z)), 0), "saturating")
+    _fails(ex.check_generator_loss, lambda G, D, z: _bce(D(G(z).detach()), 1), "don't detach")
+    _fails(ex.check_generator_loss, lambda G, D, z: _bce(torch.sigmoid(D(G(z))), 1), "no sigmoid")
+
+
+def train_step(G, D, opt_g, opt_d, x_real, z):
+    opt_d.zero_grad()
+    loss_d = d_loss(G, D, x_real, z)
+    loss_d.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    loss_g = g_loss(G, D, z)
+    loss_g.backward()
+    opt_g.step()
+    return loss_d.item(), loss_g.item()
+
+
+def step_without_g_update(G, D, opt_g, opt_d, x_real, z):
+    opt_d.zero_grad()
+    loss_d = d_loss(G, D, x_real, z)
+    loss_d.backward()
+    opt_d.step()
+    return loss_d.item(), g_loss(G, D, z).item()
+
+
+def step_g_first(G, D, opt_g, opt_d, x_real, z):
+    opt_g.zero_grad()
+    loss_g = g_loss(G, D, z)
+    loss_g.backward()
+    opt_g.step()
+    opt_d.zero_grad()
+    loss_d = d_loss(G, D, x_real, z)
+    loss_d.backward()
+    opt_d.step()
+    return loss_d.item(), loss_g.item()
+
+
+def step_without_zero_grad(G, D, opt_g, opt_d, x_real, z):
+    loss_d = d_loss(G, D, x_real, z)
+    loss_d.backward()
+    opt_d.step()
+    loss_g = g_loss(G, D, z)
+    loss_g.backward()
+    opt_g.step()
+    return loss_d.item(), loss_g.item()
+
+
+def step_g_loss_steps_d_too(G, D, opt_g, opt_d, x_real, z):
+    opt_d.zero_grad()
+    loss_d = d_loss(G, D, x_real, z)
+    loss_d.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    opt_d.zero_grad()
+    loss_g = g_loss(G, D, z)
+    loss_g.backward()
+    opt_g.step()
+    opt_d.step()
+    return loss_d.item(), loss_g.item()
+
+
+def test_train_step(capsys) -> None:
+    ex.check_train_step(train_step)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_train_step, step_without_g_update, "G's first-layer weights did not change")
+    _fails(ex.check_train_step, step_g_first, "differ from the reference")
+    _fails(ex.check_train_step, step_without_zero_grad, "zero_grad")
+    _fails(ex.check_train_step, step_g_loss_steps_d_too, "step only opt_g")
+    _fails(ex.check_train_step, lambda *a: train_step(*a)[::-1], "in that order")
+
+
+# ------------------------------------------------------------------ 02
+
+def test_conv_transpose_output_size(capsys) -> None:
+    ex.check_conv_transpose_output_size(lambda s, k, st, p=0: (s - 1) * st - 2 * p + k)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_conv_transpose_output_size, lambda s, k, st, p=0: (s + 2 * p - k) // st + 1, "ordinary")
+    _fails(ex.check_conv_transpose_output_size, lambda s, k, st, p=0: (s - 1) * st + k, "padding")
+    _fails(ex.check_conv_transpose_output_size, lambda s, k, st, p=0: s * st, "kernel")
+    _fails(ex.check_conv_transpose_output_size, lambda s, k, st, p=0: float((s - 1) * st - 2 * p + k), "int")
+
+
+def init_weights(m):
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    if isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def test_init_weights(capsys) -> None:
+    ex.check_init_weights(init_weights)
+    assert capsys.readouterr().out == "Success!\n"
+
+    def bn_at_zero(m):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        if isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+    def wide(m):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.2)
+
+    def only_transposed(m):
+        if isinstance(m, nn.ConvTranspose2d):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def bias_kept(m):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        if isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+
+    _fails(ex.check_init_weights, bn_at_zero, "centre it on 1")
+    _fails(ex.check_init_weights, wide, "N(0, 0.02)")
+    _fails(ex.check_init_weights, only_transposed, "Conv2d weights")
+    _fails(ex.check_init_weights, bias_kept, "shift (bias) to 0")
+
+
+# ------------------------------------------------------------------ 03
+
+def test_one_hot(capsys) -> None:
+    ex.check_one_hot(lambda labels, c: F.one_hot(labels, c).float())
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_one_hot, lambda labels, c: F.one_hot(labels, c), "floats")
+    _fails(ex.check_one_hot, lambda labels, c: F.one_hot(labels).float(), "num_classes")
+    _fails(ex.check_one_hot, lambda labels, c: F.one_hot(labels, c).float().T, "shape")
+    _fails(ex.check_one_hot, lambda labels, c: F.one_hot((labels + 1) % c, c).float(), "single 1")
+
+
+def test_combine_vectors(capsys) -> None:
+    ex.check_combine_vectors(lambda x, y: torch.cat([x.float(), y.float()], dim=1))
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_combine_vectors, lambda x, y: torch.cat([x.float(), y.float()], dim=0), "dimension 1")
+    _fails(ex.check_combine_vectors, lambda x, y: torch.cat([x.double(), y.double()], dim=1), "float")
+    _fails(ex.check_combine_vectors, lambda x, y: torch.cat([y.float(), x.float()], dim=1), "x must come first")
+    _fails(ex.check_combine_vectors, lambda x, y: torch.cat([x.float(), y.float()], dim=-1), "(2, 11, 6, 6)")
+
+
+def test_input_dims(capsys) -> None:
+    ex.check_input_dims(lambda z_dim, shape, c: (z_dim + c, shape[0] + c))
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_input_dims, lambda z_dim, shape, c: (shape[0] + c, z_dim + c), "swapped")
+    _fails(ex.check_input_dims, lambda z_dim, shape, c: (z_dim, shape[0] + c), "z_dim + num_classes")
+    _fails(ex.check_input_dims, lambda z_dim, shape, c: (z_dim + c, shape[0]), "one class map per class")
+    _fails(ex.check_input_dims, lambda z_dim, shape, c: z_dim + c, "two numbers")
+
+
+# ------------------------------------------------------------------ 04
+
+def gradient_penalty(critic, x_real, x_fake):
+    eps = torch.rand(x_real.shape[0], 1, 1, 1, device=x_real.device)
+    x_hat = (eps * x_real + (1 - eps) * x_fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def _gp_variant(*, eps_shape=None, square=True, per_sample=True, create_graph=True, norm_sq=False, minus_one=True):
+    def penalty(critic, x_real, x_fake):
+        shape = eps_shape(x_real) if eps_shape else (x_real.shape[0], 1, 1, 1)
+        eps = torch.rand(shape)
+        x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=create_graph)
+        norm = grad.flatten(1).norm(dim=1) if per_sample else grad.norm()
+        if norm_sq:
+            norm = norm ** 2
+        value = norm - 1 if minus_one else norm
+        return (value ** 2).mean() if square else value.mean()
+    return penalty
+
+
+def test_gradient_penalty(capsys) -> None:
+    ex.check_gradient_penalty(gradient_penalty)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_gradient_penalty, _gp_variant(square=False), "square the difference")
+    _fails(ex.check_gradient_penalty, _gp_variant(per_sample=False), "one gradient norm per sample")
+    _fails(ex.check_gradient_penalty, _gp_variant(norm_sq=True), "not its squared norm")
+    _fails(ex.check_gradient_penalty, _gp_variant(create_graph=False), "create_graph=True")
+    _fails(ex.check_gradient_penalty, _gp_variant(eps_shape=lambda x: x.shape), "one weight per image")
+    _fails(ex.check_gradient_penalty, _gp_variant(eps_shape=lambda x: (1, 1, 1, 1)), "its own mixing weight")
+    _fails(ex.check_gradient_penalty, lambda critic, x_real, x_fake: _gp_variant()(critic, x_real, x_real),
+           "x_hat must mix")
+
+
+def test_critic_and_generator_losses(capsys) -> None:
+    ex.check_critic_loss(lambda r, f, gp, w: f.mean() - r.mean() + w * gp)
+    ex.check_generator_wasserstein_loss(lambda f: -f.mean())
+    assert capsys.readouterr().out == "Success!\nSuccess!\n"
+    _fails(ex.check_critic_loss, lambda r, f, gp, w: r.mean() - f.mean() + w * gp, "sign")
+    _fails(ex.check_critic_loss, lambda r, f, gp, w: f.mean() - r.mean() + gp, "gp_weight")
+    _fails(ex.check_critic_loss, lambda r, f, gp, w: f.mean() - r.mean(), "add the gradient penalty")
+    _fails(ex.check_critic_loss, lambda r, f, gp, w: (f - r + w * gp), "0-d")
+    _fails(ex.check_generator_wasserstein_loss, lambda f: f.mean(), "sign")
+
+
+# ------------------------------------------------------------------ 05
+
+def slerp(z0, z1, t):
+    u0, u1 = z0 / z0.norm(dim=-1, keepdim=True), z1 / z1.norm(dim=-1, keepdim=True)
+    omega = torch.arccos((u0 * u1).sum(-1, keepdim=True).clamp(-1, 1))
+    so = torch.sin(omega)
+    safe = torch.where(so.abs() < 1e-6, torch.ones_like(so), so)
+    out = (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / safe
+    return torch.where(so.abs() < 1e-6, (1 - t) * z0 + t * z1, out)
+
+
+def test_slerp(capsys) -> None:
+    ex.check_slerp(slerp)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_slerp, lambda z0, z1, t: (1 - t) * z0 + t * z1, "that is lerp")
+
+    def no_guard(z0, z1, t):
+        u0, u1 = z0 / z0.norm(dim=-1, keepdim=True), z1 / z1.norm(dim=-1, keepdim=True)
+        omega = torch.arccos((u0 * u1).sum(-1, keepdim=True).clamp(-1, 1))
+        return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+    def whole_batch_angle(z0, z1, t):
+        omega = torch.arccos((z0 * z1).sum() / (z0.norm() * z1.norm()))
+        return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+    def swapped_weights(z0, z1, t):
+        return slerp(z0, z1, 1 - t)
+
+    _fails(ex.check_slerp, no_guard, "NaN")
+    _fails(ex.check_slerp, whole_batch_angle, "angle per row")
+    _fails(ex.check_slerp, swapped_weights, "at t=0 you must get z0")
+
+
+def truncated_noise(n, z_dim, t):
+    z = torch.randn(n, z_dim)
+    outside = z.abs() > t
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()))
+        outside = z.abs() > t
+    return z
+
+
+def test_truncated_noise(capsys) -> None:
+    ex.check_truncated_noise(truncated_noise)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_truncated_noise, lambda n, d, t: torch.randn(n, d).clamp(-t, t), "clamping")
+    _fails(ex.check_truncated_noise, lambda n, d, t: (2 * torch.rand(n, d) - 1) * t, "uniform")
+    _fails(ex.check_truncated_noise, lambda n, d, t: torch.randn(n, d), "lie in [-t, t]")
+    _fails(ex.check_truncated_noise, lambda n, d, t: truncated_noise(n, d, t) * 0.9, "std")
+    _fails(ex.check_truncated_noise, lambda n, d, t: truncated_noise(d, n, t), "shape")
+
+
+def test_truncated_normal_std_formula() -> None:
+    z = truncated_noise(200_000, 1, 1.0)
+    assert abs(z.std().item() - ex._truncated_normal_std(1.0)) < 0.005
+    assert math.isclose(ex._truncated_normal_std(8.0), 1.0, rel_tol=1e-6)
