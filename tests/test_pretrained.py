@@ -8,6 +8,8 @@ import shutil
 import pytest
 import torch
 
+from ganlib.classifier import evaluate_accuracy
+from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import class_accuracy
 from ganlib.pretrained import KNOWN_NAMES, MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of
 from ganlib.sampling import sample_balanced
@@ -122,3 +124,26 @@ def test_metrics_pick_the_evaluator_of_a_data_set():
     assert not load_evaluator("MNIST", device="cpu").training
     with pytest.raises(ValueError, match="Unknown data set"):
         load_evaluator("svhn")
+
+
+# The CIFAR-10 classifiers ship as their CPU training runs finish; each shipped one is checked.
+CIFAR10_CLASSIFIERS = {"cifar10_evaluator": 0.90, "cifar10_critic_classifier": 0.88}
+
+
+def _shipped(name: str) -> bool:
+    return name in json.loads((WEIGHTS_DIR / MANIFEST_NAME).read_text())["models"]
+
+
+@pytest.mark.parametrize("name", sorted(CIFAR10_CLASSIFIERS))
+def test_shipped_cifar10_classifier_recognises_test_images(name):
+    if not _shipped(name):
+        pytest.skip(f"{name} is not shipped yet (its CPU training run has not finished)")
+    info = pretrained_info(name)
+    assert info["metrics"]["test_accuracy"] >= CIFAR10_CLASSIFIERS[name]  # the target of the recorded run
+    assert len(info["history"]["test_acc"]) == info["training_epochs"]
+    try:
+        x, y = load_cifar10(train=False, scale=info["scale"], limit=1000, download=False)  # 100 per class
+    except FileNotFoundError:
+        pytest.skip("no CIFAR-10 data here to re-measure on")
+    accuracy = evaluate_accuracy(load_pretrained(name, device="cpu"), x, y)
+    assert accuracy >= CIFAR10_CLASSIFIERS[name] - 0.03  # 1,000 images: allow for the sample
