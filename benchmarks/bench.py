@@ -102,8 +102,8 @@ def mlp_sides(args, device):
     x, y = load_mnist(args.data_root, scale="unit", download=False, device=device)
     gan = make_gan(MLPGenerator(Z_DIM).to(device), MLPDiscriminator().to(device), z_dim=Z_DIM,
                    lr=LR, betas=BETAS, seed=args.seed, compile=args.compile or False)
-    params = (check_same_size(gan.generator, gen, "MLP generator")
-              + check_same_size(gan.discriminator, disc, "MLP discriminator"))
+    params = (check_same_size(gan.G, gen, "MLP generator")
+              + check_same_size(gan.D, disc, "MLP discriminator"))
     return baseline, ganlib_runner(gan, TensorBatches(x, y, batch_size=args.batch_size, seed=args.seed)), params, {
         "baseline_data": f"DataLoader(torchvision MNIST, ToTensor, shuffle, num_workers={args.workers})",
         "ganlib_data": "TensorBatches over load_mnist(scale='unit') on the device"}

@@ -135,7 +135,7 @@ def acgan_step(
         ``loss_g_adv``, ``loss_g_class``, and the class head's accuracy ``acc_real``,
         ``acc_fake`` (on the critic step's batches).
     """
-    G, D, num_classes, rng = gan.generator, gan.discriminator, gan.num_classes, gan.rng
+    G, D, num_classes, rng = gan.G, gan.D, gan.num_classes, gan.rng
     n, device = x_real.shape[0], x_real.device
     if flip:
         x_real = random_flip(x_real, generator=rng)

@@ -138,16 +138,21 @@ def _parts(block: nn.Module, fn: Callable) -> list[nn.Module]:
     return list(block.children())
 
 
+def _require_linear_first(parts: list[nn.Module], in_features: int, out_features: int) -> None:
+    """The block's first part must be ``nn.Linear(in_features, out_features)``."""
+    _require(isinstance(parts[0], nn.Linear), f"the block must start with nn.Linear, got {type(parts[0]).__name__}.")
+    _require((parts[0].in_features, parts[0].out_features) == (in_features, out_features),
+             f"the Linear layer must map in_features to out_features ({in_features} -> {out_features} here), "
+             f"got {parts[0].in_features} -> {parts[0].out_features}.")
+
+
 def check_generator_block(fn: Callable) -> None:
     """Check ``fn(in_features, out_features)``: Linear -> BatchNorm1d -> ReLU."""
     block = _call(fn, 25, 1000)
     parts = _parts(block, fn)
     kinds = [type(p).__name__ for p in parts]
     _require(len(parts) == 3, f"a generator block has 3 parts (Linear, BatchNorm1d, ReLU), got {kinds}.")
-    _require(isinstance(parts[0], nn.Linear), f"the block must start with nn.Linear, got {kinds[0]}.")
-    _require((parts[0].in_features, parts[0].out_features) == (25, 1000),
-             f"the Linear layer must map in_features to out_features (25 -> 1000 here), got "
-             f"{parts[0].in_features} -> {parts[0].out_features}.")
+    _require_linear_first(parts, 25, 1000)
     _require(isinstance(parts[1], nn.BatchNorm1d),
              f"the second part must be nn.BatchNorm1d(out_features), got {kinds[1]}.")
     _require(parts[1].num_features == 1000, "BatchNorm1d must normalise the out_features outputs.")
@@ -171,10 +176,7 @@ def check_discriminator_block(fn: Callable) -> None:
     _require(not any(isinstance(p, (nn.BatchNorm1d, nn.BatchNorm2d)) for p in parts),
              "Don't use batchnorm here: the discriminator block is Linear -> LeakyReLU(0.2).")
     _require(len(parts) == 2, f"a discriminator block has 2 parts (Linear, LeakyReLU), got {kinds}.")
-    _require(isinstance(parts[0], nn.Linear), f"the block must start with nn.Linear, got {kinds[0]}.")
-    _require((parts[0].in_features, parts[0].out_features) == (25, 5000),
-             f"the Linear layer must map in_features to out_features (25 -> 5000 here), got "
-             f"{parts[0].in_features} -> {parts[0].out_features}.")
+    _require_linear_first(parts, 25, 5000)
     _require(isinstance(parts[1], nn.LeakyReLU),
              f"the discriminator block ends with nn.LeakyReLU(0.2), got {kinds[1]}.")
     _require(abs(parts[1].negative_slope - 0.2) < 1e-9,

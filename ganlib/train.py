@@ -144,8 +144,8 @@ class GAN:
     and that :func:`gan_step` trains through (see ``make_gan(compile=...)``).
     """
 
-    generator: nn.Module
-    discriminator: nn.Module
+    G: nn.Module  # the generator network
+    D: nn.Module  # the discriminator (or critic) network
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     z_dim: int
@@ -160,12 +160,12 @@ class GAN:
 
     @property
     def device(self) -> torch.device:
-        return next(self.generator.parameters()).device
+        return next(self.G.parameters()).device
 
     @property
     def sampler(self) -> nn.Module:
         """The generator to draw samples from: the weight average when there is one."""
-        return self.ema.module if self.ema is not None else self.generator
+        return self.ema.module if self.ema is not None else self.G
 
 
 def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
@@ -218,8 +218,8 @@ def make_gan(
         mode = compile if isinstance(compile, str) else None
         compiled = (torch.compile(G, mode=mode), torch.compile(D, mode=mode))
     return GAN(
-        generator=G,
-        discriminator=D,
+        G=G,
+        D=D,
         opt_g=make_adam(G.parameters(), lr, betas, device),
         opt_d=make_adam(D.parameters(), lr_d or lr, betas, device),
         z_dim=z_dim,
@@ -244,13 +244,13 @@ def gan_step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor) -> dict[str, 
     """
     n = x_real.shape[0]
     labels = labels if gan.num_classes is not None else None
-    G, D = gan.compiled or (gan.generator, gan.discriminator)  # compiled twins share weights
+    G, D = gan.compiled or (gan.G, gan.D)  # compiled twins share weights
     z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
     loss_d = d_step(G, D, gan.opt_d, x_real, z, labels, real_target=gan.real_target)
     z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
     loss_g = g_step(G, D, gan.opt_g, z, labels)
     if gan.ema is not None:
-        gan.ema.update_parameters(gan.generator)
+        gan.ema.update_parameters(gan.G)
     return {"loss_d": loss_d, "loss_g": loss_g}
 
 
@@ -381,13 +381,13 @@ def training_state_dict(gan: GAN, batches: object | None = None) -> dict:
     """Everything needed to continue ``gan`` exactly; loads with ``weights_only=True``."""
     return {
         "format": CHECKPOINT_FORMAT,
-        "model_names": {"generator": type(gan.generator).__name__,
-                        "discriminator": type(gan.discriminator).__name__},
+        "model_names": {"generator": type(gan.G).__name__,
+                        "discriminator": type(gan.D).__name__},
         "step": gan.step,
         "seconds": gan.seconds,
         "history": gan.history,
-        "generator": gan.generator.state_dict(),
-        "discriminator": gan.discriminator.state_dict(),
+        "generator": gan.G.state_dict(),
+        "discriminator": gan.D.state_dict(),
         "opt_g": gan.opt_g.state_dict(),
         "opt_d": gan.opt_d.state_dict(),
         "ema": gan.ema.state_dict() if gan.ema is not None else None,
@@ -403,7 +403,7 @@ def restore_training(gan: GAN, state: dict, batches: object | None = None) -> No
             "This file is not a ganlib training checkpoint (no 'format' "
             f"{CHECKPOINT_FORMAT!r}); to load bare weights use ganlib.checkpoints.load_model_state."
         )
-    for role, module in (("generator", gan.generator), ("discriminator", gan.discriminator)):
+    for role, module in (("generator", gan.G), ("discriminator", gan.D)):
         saved = state["model_names"][role]
         if saved != type(module).__name__:
             raise ValueError(

@@ -21,6 +21,9 @@ if [[ -z "${PYTHON:-}" ]]; then
     if [[ -x "$VENV/bin/python" ]]; then PYTHON="$VENV/bin/python"; else PYTHON=python3; fi
 fi
 
+# nbgrader runs its database migrations through the `alembic` command of its own environment.
+PATH="$(dirname "$(command -v "$PYTHON")"):$PATH"
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/source/course"

@@ -110,20 +110,20 @@ def mismatch_gan_step(weight: float):
     def step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         n = x_real.shape[0]
         z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-        loss_d = d_step(gan.generator, gan.discriminator, gan.opt_d, x_real, z, labels,
+        loss_d = d_step(gan.G, gan.D, gan.opt_d, x_real, z, labels,
                         real_target=gan.real_target)
         # A second, small D update on real images paired with a wrong class: without it,
         # D can score realism alone and G can ignore the label it was asked for.
         shift = torch.randint(1, gan.num_classes, (n,), device=x_real.device, generator=gan.rng)
         wrong = (labels + shift) % gan.num_classes
         gan.opt_d.zero_grad(set_to_none=True)
-        logits = gan.discriminator(x_real, wrong)
+        logits = gan.D(x_real, wrong)
         loss_mis = weight * F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits)) / 2
         loss_mis.backward()
         gan.opt_d.step()
         z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-        loss_g = g_step(gan.generator, gan.discriminator, gan.opt_g, z, labels)
-        gan.ema.update_parameters(gan.generator) if gan.ema is not None else None
+        loss_g = g_step(gan.G, gan.D, gan.opt_g, z, labels)
+        gan.ema.update_parameters(gan.G) if gan.ema is not None else None
         return {"loss_d": loss_d, "loss_mismatch": loss_mis.detach(), "loss_g": loss_g}
 
     return step
@@ -141,17 +141,17 @@ def r1_gan_step(gamma: float):
         labels = labels if gan.num_classes is not None else None
         z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
         gan.opt_d.zero_grad(set_to_none=True)
-        logits_fake = run_discriminator(gan.discriminator, run_generator(gan.generator, z, labels).detach(), labels)
+        logits_fake = run_discriminator(gan.D, run_generator(gan.G, z, labels).detach(), labels)
         x_real = x_real.detach().requires_grad_(True)
-        logits_real = run_discriminator(gan.discriminator, x_real, labels)
+        logits_real = run_discriminator(gan.D, x_real, labels)
         (grad,) = torch.autograd.grad(logits_real.sum(), x_real, create_graph=True)
         r1 = grad.square().flatten(1).sum(1).mean()
         loss_d = d_loss_bce(logits_real, logits_fake, gan.real_target)
         (loss_d + gamma / 2 * r1).backward()
         gan.opt_d.step()
         z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-        loss_g = g_step(gan.generator, gan.discriminator, gan.opt_g, z, labels)
-        gan.ema.update_parameters(gan.generator) if gan.ema is not None else None
+        loss_g = g_step(gan.G, gan.D, gan.opt_g, z, labels)
+        gan.ema.update_parameters(gan.G) if gan.ema is not None else None
         return {"loss_d": loss_d.detach(), "r1": r1.detach(), "loss_g": loss_g}
 
     return step

@@ -147,17 +147,17 @@ def test_acgan_step_returns_the_five_losses_and_accuracies_and_trains_both():
     gan = _tiny_acgan()
     assert gan.opt_d.param_groups[0]["betas"] == ACGAN_BETAS == (0.0, 0.9)
     assert gan.opt_g.param_groups[0]["lr"] == 1e-4
-    before_g = [p.clone() for p in gan.generator.parameters()]
-    before_d = [p.clone() for p in gan.discriminator.parameters()]
+    before_g = [p.clone() for p in gan.G.parameters()]
+    before_d = [p.clone() for p in gan.D.parameters()]
     x, y = _tiny_data()
     out = acgan_step(gan, x[:8], y[:8])
     assert set(out) == {"loss_d_wasserstein", "loss_gp", "loss_d_class", "loss_g_adv",
                         "loss_g_class", "acc_real", "acc_fake"}
     assert all(v.dim() == 0 and not v.requires_grad and torch.isfinite(v) for v in out.values())
     assert 0 <= out["acc_real"] <= 1 and out["loss_gp"] >= 0
-    assert any(not torch.equal(a, b) for a, b in zip(before_g, gan.generator.parameters()))
-    assert any(not torch.equal(a, b) for a, b in zip(before_d, gan.discriminator.parameters()))
-    assert all(p.requires_grad for p in gan.discriminator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before_g, gan.G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before_d, gan.D.parameters()))
+    assert all(p.requires_grad for p in gan.D.parameters())
 
 
 def test_fit_with_acgan_step_logs_grids_and_resumes_exactly(tmp_path):
@@ -186,7 +186,7 @@ def test_fit_with_acgan_step_logs_grids_and_resumes_exactly(tmp_path):
     fit(resumed, TensorBatches(x, y, batch_size=4, seed=0), 4, step_fn=step, log_every=2,
         checkpoint_path=ckpt, progress=False)
     assert resumed.step == 4
-    for name in ("generator", "discriminator", "ema"):
+    for name in ("G", "D", "ema"):
         a = getattr(whole, name).state_dict()
         b = getattr(resumed, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name

@@ -114,10 +114,10 @@ def test_compiled_step_matches_eager(monkeypatch):
         a, b = gan_step(eager, x, y), gan_step(compiled, x, y)
         for name in a:
             torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5)
-    for p, q in zip(eager.generator.parameters(), compiled.generator.parameters()):
+    for p, q in zip(eager.G.parameters(), compiled.G.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
     # The compiled twins share the weights: checkpoints keep plain parameter names.
-    assert set(compiled.generator.state_dict()) == set(eager.generator.state_dict())
+    assert set(compiled.G.state_dict()) == set(eager.G.state_dict())
 
 
 def test_ema_matches_torch_averaged_model():

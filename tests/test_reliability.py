@@ -241,7 +241,7 @@ def _poison_at(step: int, how: str):
     def step_fn(gan: train.GAN, x_real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         if gan.step == step:
             with torch.no_grad():
-                layer = next(m for m in gan.discriminator.modules() if isinstance(m, torch.nn.Linear))
+                layer = next(m for m in gan.D.modules() if isinstance(m, torch.nn.Linear))
                 if how == "nan":
                     layer.weight.fill_(float("nan"))
                 else:  # huge weights: the logits, and so the BCE losses, explode
@@ -260,7 +260,7 @@ def test_divergence_stops_training_and_keeps_last_good_checkpoint(tmp_path: Path
 
     def remember(g: train.GAN) -> None:
         if g.step % 10 == 0:  # the steps that are checkpointed
-            good[g.step] = {k: v.clone() for k, v in g.generator.state_dict().items()}
+            good[g.step] = {k: v.clone() for k, v in g.G.state_dict().items()}
 
     with pytest.raises(train.TrainingDiverged, match=r"loss_\w reached .* around step 25.*resume"):
         train.fit(gan, batches, 40, step_fn=_poison_at(22, how), log_every=5, checkpoint_every=10,

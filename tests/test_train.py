@@ -130,9 +130,9 @@ def test_resumed_fit_matches_uninterrupted_run_exactly(tmp_path, ema_decay):
     assert resumed.step == 8
     for key in ("step", "loss_d", "loss_g"):
         assert resumed.history[key] == reference.history[key]
-    for a, b in zip(reference.generator.state_dict().values(), resumed.generator.state_dict().values()):
+    for a, b in zip(reference.G.state_dict().values(), resumed.G.state_dict().values()):
         assert torch.equal(a, b)
-    for a, b in zip(reference.discriminator.parameters(), resumed.discriminator.parameters()):
+    for a, b in zip(reference.D.parameters(), resumed.D.parameters()):
         assert torch.equal(a, b)
     if ema_decay is not None:
         for a, b in zip(reference.ema.parameters(), resumed.ema.parameters()):
