@@ -76,34 +76,6 @@ def confusion_matrix(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_cla
     return counts.view(num_classes, num_classes).cpu()
 
 
-def train_classifier_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    batch_size: int = 128,
-    augment: bool = True,
-    label_smoothing: float = 0.0,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    autocast_dtype: torch.dtype | None = None,
-    generator: torch.Generator | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[float, float]:
-    """One pass over the training set with cross-entropy on the class logits.
-
-    A short-run convenience over :class:`ClassifierRun` (no checkpoints): see there for
-    the arguments. The last incomplete batch is dropped.
-
-    Returns:
-        Mean training loss and accuracy over the epoch (on the augmented batches).
-    """
-    run = ClassifierRun(model, optimizer, x, y, batch_size=batch_size, augment=augment,
-                        label_smoothing=label_smoothing, scheduler=scheduler,
-                        autocast_dtype=autocast_dtype, generator=generator)
-    return run.train_epoch(progress=progress)
-
-
 class ClassifierRun:
     """A classifier's training run that can stop after any batch and resume exactly.
 

@@ -78,6 +78,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+# The settings a checkpoint must have been written with for --resume to continue it.
+RECIPE_KEYS = ("model", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "label_smoothing", "width",
+               "no_bf16", "limit", "seed")
+
+
+def recipe(args: argparse.Namespace) -> dict:
+    return {k: v for k, v in vars(args).items() if k in RECIPE_KEYS}
+
+
 def make_optimizer(args, model: torch.nn.Module) -> torch.optim.Optimizer:
     if args.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
@@ -108,7 +117,7 @@ def main(argv=None) -> dict:
     ckpt = args.out / "checkpoint.pt"
     if args.resume and ckpt.exists():
         state = load_checkpoint(ckpt)
-        if state["args"] != {k: v for k, v in vars(args).items() if k in RECIPE_KEYS}:
+        if state["args"] != recipe(args):
             raise ValueError(f"{ckpt} was written with other settings ({state['args']}); resume with those, "
                              "or start afresh in another --out folder.")
         run.load_state_dict(state["run"])
@@ -120,7 +129,7 @@ def main(argv=None) -> dict:
 
     def save() -> None:
         save_checkpoint({"run": run.state_dict(), "history": history, "spent": spent,
-                         "args": {k: v for k, v in vars(args).items() if k in RECIPE_KEYS}}, ckpt)
+                         "args": recipe(args)}, ckpt)
 
     session_start = time.perf_counter()
     stop_at = session_start + 60 * args.max_minutes if args.max_minutes else None
@@ -154,10 +163,6 @@ def main(argv=None) -> dict:
     return export(args, model, x_test, y_test, history, spent, command, device)
 
 
-RECIPE_KEYS = ("model", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "label_smoothing", "width",
-               "no_bf16", "limit", "seed")
-
-
 def export(args, model, x_test, y_test, history, spent, command, device) -> dict:
     """Save the weights (optionally float16) and re-measure them as they will be loaded."""
     weights = {k: (v.half() if args.fp16 and v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
@@ -166,7 +171,7 @@ def export(args, model, x_test, y_test, history, spent, command, device) -> dict
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
     metrics = {
         "test_accuracy": evaluate_accuracy(model, x_test, y_test),
-        "epochs": run_epochs(history), "training_wall_seconds": round(spent["wall"], 1),
+        "epochs": len(history.get("epoch", [])), "training_wall_seconds": round(spent["wall"], 1),
         "training_cpu_seconds": round(spent["cpu"], 1), "weights": str(path), "command": command,
         "machine": (f"{platform.machine()} CPU, {torch.get_num_threads()} threads" if device.type == "cpu"
                     else torch.cuda.get_device_name()),
@@ -175,10 +180,6 @@ def export(args, model, x_test, y_test, history, spent, command, device) -> dict
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(json.dumps({k: metrics[k] for k in ("test_accuracy", "epochs", "training_wall_seconds")}), flush=True)
     return metrics
-
-
-def run_epochs(history: dict) -> int:
-    return history["epoch"][-1] if history.get("epoch") else 0
 
 
 if __name__ == "__main__":
