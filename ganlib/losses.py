@@ -102,3 +102,50 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     grad_norm = grad.flatten(1).norm(2, dim=1)
     return ((grad_norm - 1) ** 2).mean()
+
+
+def r1_penalty(logits_real: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+    """R1 penalty ``E ||grad_x D(x_real)||^2``: how steep the discriminator is on real images.
+
+    R1 (Mescheder et al., 2018) adds ``gamma / 2 * r1_penalty`` to the discriminator's loss.
+    A discriminator that stays flat on the real data cannot push the generator around with
+    huge gradients, which damps the oscillations that make a fast-learning GAN collapse
+    onto a few modes. Unlike the WGAN-GP :func:`gradient_penalty` it looks at real images
+    only and pulls the gradient norm towards 0, not 1.
+
+    Args:
+        logits_real: the discriminator's logits ``(n, 1)`` on ``x_real``, computed after
+            ``x_real.requires_grad_(True)`` (so that they can be differentiated by it).
+        x_real: the real images ``(n, C, H, W)``, with ``requires_grad=True``.
+
+    Returns:
+        Scalar: the squared gradient norm of each image's logit, averaged over the batch
+        (not yet multiplied by ``gamma / 2``).
+    """
+    if not x_real.requires_grad:
+        raise ValueError(
+            "r1_penalty needs x_real.requires_grad_(True) before the discriminator sees it: "
+            "the penalty differentiates D's logits with respect to the images."
+        )
+    # Each logit depends only on its own image, so the gradient of their sum holds every
+    # image's own gradient. create_graph=True: the penalty is differentiated again when
+    # the discriminator's loss is (a "double backward").
+    (grad,) = torch.autograd.grad(logits_real.sum(), x_real, create_graph=True)
+    return grad.square().flatten(1).sum(1).mean()
+
+
+def d_loss_mismatch(logits_wrong: torch.Tensor) -> torch.Tensor:
+    """The "mismatch" loss of a conditional discriminator: a real image with a wrong label is fake.
+
+    A conditional discriminator that only judges realism lets the generator ignore the
+    class it was asked for. Showing it real images paired with wrong labels as fakes
+    (Reed et al., 2016) forces it to check that image and label agree.
+
+    Args:
+        logits_wrong: the discriminator's logits ``(n, 1)`` on real images paired with
+            labels that are not theirs (see :func:`ganlib.noise.mismatched_labels`).
+
+    Returns:
+        Scalar ``BCE(logits_wrong, 0) / 2``: half, like each of the two terms of :func:`d_loss_bce`.
+    """
+    return F.binary_cross_entropy_with_logits(logits_wrong, torch.zeros_like(logits_wrong)) / 2

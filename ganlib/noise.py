@@ -63,6 +63,33 @@ def sample_labels(
     return torch.randint(num_classes, (n,), device=device, generator=generator)
 
 
+def mismatched_labels(
+    labels: torch.Tensor,
+    num_classes: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """A wrong label for every true one, uniformly among the ``num_classes - 1`` others.
+
+    Shifting each label by a random offset in ``1 .. num_classes-1`` (modulo
+    ``num_classes``) never lands on the label itself, and every other class is one offset
+    away, so each is equally likely. Used for the "mismatch" term of a conditional GAN
+    (:func:`ganlib.losses.d_loss_mismatch`).
+
+    Args:
+        labels: true classes ``(n,)``, integers in ``0 .. num_classes-1``.
+        num_classes: number of classes, at least 2.
+        generator: optional ``torch.Generator`` on ``labels.device``.
+
+    Returns:
+        Long tensor ``(n,)`` on ``labels.device`` with ``result[i] != labels[i]``.
+    """
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"mismatched labels need num_classes >= 2 (a wrong class must exist), got {num_classes!r}.")
+    shift = torch.randint(1, num_classes, labels.shape, device=labels.device, generator=generator)
+    return (labels + shift) % num_classes
+
+
 def check_labels(labels: torch.Tensor, num_classes: int) -> None:
     """Raise a ``ValueError`` unless ``labels`` is a 1-D integer tensor in range."""
     if not isinstance(labels, torch.Tensor):

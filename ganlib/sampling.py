@@ -84,3 +84,40 @@ def sample_balanced(G: nn.Module, num_samples: int, z_dim: int | None = None, *,
     labels = torch.arange(num_samples) % num_classes if num_classes else None
     z = sample_z(num_samples, z_dim, generator=generator)
     return sample(G, z, labels, batch_size=batch_size, use_batch_stats=use_batch_stats), labels
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(G: nn.Module, z_dim: int, num_classes: int | None = None, *, num_batches: int = 40,
+                          batch_size: int = 256, seed: int = 0) -> nn.Module:
+    """Recompute the BatchNorm running statistics of a generator from fresh noise; returns it in eval mode.
+
+    A moving average of the weights (``make_gan(ema_decay=...)``) comes with a moving
+    average of the BatchNorm running statistics, which were measured on older weights and
+    fit the averaged ones poorly (the SWA paper's point too). Averaging the batch statistics
+    of fresh noise batches through the averaged weights fixes that. Changes ``G`` in place:
+    pass a copy to keep the original.
+
+    Args:
+        G: an unconditional ``G(z)`` or conditional ``G(z, labels)`` generator.
+        z_dim: its noise length.
+        num_classes: classes of a conditional generator (every class equally often), else None.
+        num_batches, batch_size: how much noise to average over.
+        seed: seed of the noise (drawn on the CPU: the same statistics on every device).
+
+    Returns:
+        ``G`` itself, in eval mode.
+    """
+    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for module in norms:
+        module.reset_running_stats()
+        module.momentum = None  # a cumulative average over all the batches below
+    G.train()
+    rng = torch.Generator().manual_seed(seed)
+    device = next(G.parameters()).device
+    for _ in range(num_batches):
+        z = sample_z(batch_size, z_dim, generator=rng).to(device)
+        G(z) if num_classes is None else G(z, (torch.arange(batch_size) % num_classes).to(device))
+    for module, momentum in zip(norms, momenta):
+        module.momentum = momentum
+    return G.eval()

@@ -21,8 +21,8 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
-from ganlib.losses import d_loss_bce, g_loss_bce
-from ganlib.noise import sample_z, trusted_labels
+from ganlib.losses import d_loss_bce, d_loss_mismatch, g_loss_bce, r1_penalty
+from ganlib.noise import mismatched_labels, sample_z, trusted_labels
 
 CHECKPOINT_FORMAT = "ganlib-training-v1"
 
@@ -53,6 +53,8 @@ def d_step(
     labels: torch.Tensor | None = None,
     *,
     real_target: float = 1.0,
+    r1_gamma: float = 0.0,
+    extra_losses: dict[str, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """One discriminator update on a batch of real images and a batch of fakes.
 
@@ -63,20 +65,61 @@ def d_step(
         z: noise ``(n, z_dim)`` for the fakes.
         labels: class labels ``(n,)`` for conditional models, else None.
         real_target: 1.0, or e.g. 0.9 for one-sided label smoothing.
+        r1_gamma: weight of the R1 penalty (:func:`ganlib.losses.r1_penalty`); 0 for none.
+        extra_losses: a dict that receives the R1 term as ``"r1"`` (detached), for logging.
 
     Returns:
-        The discriminator loss, a detached scalar tensor (reading it would sync the GPU).
+        The discriminator loss without the penalty, a detached scalar tensor (reading it
+        would sync the GPU).
     """
     opt_d.zero_grad(set_to_none=True)
     # .detach(): this loss trains D only; without it, backward() would also fill G's
     # gradients (and spend time computing them).
     x_fake = run_generator(G, z, labels).detach()
     logits_fake = run_discriminator(D, x_fake, labels)
+    if r1_gamma:  # R1 differentiates D's logits with respect to the real images themselves
+        x_real = x_real.detach().requires_grad_(True)
     logits_real = run_discriminator(D, x_real, labels)
     loss_d = d_loss_bce(logits_real, logits_fake, real_target)
-    loss_d.backward()
+    loss = loss_d
+    if r1_gamma:  # keep D flat on the real data: + gamma/2 * E||grad_x D(x_real)||^2
+        r1 = r1_penalty(logits_real, x_real)
+        loss = loss_d + r1_gamma / 2 * r1
+        if extra_losses is not None:
+            extra_losses["r1"] = r1.detach()
+    loss.backward()
     opt_d.step()
     return loss_d.detach()
+
+
+def mismatch_step(
+    D: nn.Module,
+    opt_d: torch.optim.Optimizer,
+    x_real: torch.Tensor,
+    wrong_labels: torch.Tensor,
+    *,
+    weight: float = 1.0,
+) -> torch.Tensor:
+    """A second, small discriminator update: real images paired with wrong labels are fakes.
+
+    Without it a conditional discriminator can score realism alone, and the generator can
+    ignore the class it was asked for (see :func:`ganlib.losses.d_loss_mismatch`).
+
+    Args:
+        D: a conditional discriminator ``D(x, labels)``.
+        opt_d: its optimizer.
+        x_real: real images ``(n, C, H, W)``.
+        wrong_labels: a wrong class for each image ``(n,)`` (:func:`ganlib.noise.mismatched_labels`).
+        weight: scale of this loss (1.0 counts it like the fake half of the usual D loss).
+
+    Returns:
+        The weighted mismatch loss, a detached scalar tensor.
+    """
+    opt_d.zero_grad(set_to_none=True)
+    loss_mismatch = weight * d_loss_mismatch(run_discriminator(D, x_real, wrong_labels))
+    loss_mismatch.backward()
+    opt_d.step()
+    return loss_mismatch.detach()
 
 
 def g_step(
@@ -137,8 +180,10 @@ class EMA(AveragedModel):
 class GAN:
     """Everything a training run changes, in one place (and in one checkpoint).
 
-    Build it with :func:`make_gan`. ``num_classes`` is None for an unconditional GAN.
-    ``ema`` optionally holds an exponential moving average of the generator's weights,
+    Build it with :func:`make_gan` (or :func:`ganlib.recipes.make_gan_from_recipe`).
+    ``num_classes`` is None for an unconditional GAN. ``real_target``, ``r1_gamma`` and
+    ``mismatch_weight`` are the levers :func:`gan_step` reads (0 switches the last two
+    off). ``ema`` optionally holds an exponential moving average of the generator's weights,
     which usually gives cleaner samples than the raw generator. ``compiled`` optionally
     holds ``torch.compile``'d twins of (generator, discriminator) that share their weights
     and that :func:`gan_step` trains through (see ``make_gan(compile=...)``).
@@ -152,6 +197,8 @@ class GAN:
     rng: torch.Generator
     num_classes: int | None = None
     real_target: float = 1.0
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real images
+    mismatch_weight: float = 0.0  # weight of the (real image, wrong label) = fake update
     ema: AveragedModel | None = None
     compiled: tuple[nn.Module, nn.Module] | None = None
     step: int = 0
@@ -184,6 +231,8 @@ def make_gan(
     betas: tuple[float, float] = (0.5, 0.999),
     real_target: float = 1.0,
     ema_decay: float | None = None,
+    r1_gamma: float = 0.0,
+    mismatch_weight: float = 0.0,
     seed: int = 0,
     compile: bool | str = False,
 ) -> GAN:
@@ -198,6 +247,9 @@ def make_gan(
         betas: Adam's betas; (0.5, 0.999) is the DCGAN paper's choice.
         real_target: 1.0, or 0.9 for one-sided label smoothing.
         ema_decay: e.g. 0.999 to keep a moving average of the generator's weights.
+        r1_gamma: weight of the R1 penalty on real images (e.g. 1.0); 0 for none.
+        mismatch_weight: conditional GANs only: weight of an extra discriminator update on
+            real images with wrong labels (e.g. 1.0); 0 for none.
         seed: seed of the noise generator.
         compile: train through ``torch.compile``'d twins of the two networks: True, or a
             torch.compile mode such as ``"reduce-overhead"`` (CUDA graphs). Off by default:
@@ -209,6 +261,17 @@ def make_gan(
             raise ValueError(f"{name} must be positive, got {value}.")
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.999), got {ema_decay}.")
+    if not 0.0 < real_target <= 1.0:
+        raise ValueError(f"real_target must be in (0, 1] (1.0, or 0.9 for one-sided label smoothing), "
+                         f"got {real_target}.")
+    for name, value in (("r1_gamma", r1_gamma), ("mismatch_weight", mismatch_weight)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0 (0 switches it off), got {value}.")
+    if mismatch_weight and (num_classes is None or num_classes < 2):
+        raise ValueError(
+            f"mismatch_weight={mismatch_weight} needs a conditional GAN (num_classes >= 2, got "
+            f"{num_classes}): it shows D real images with wrong labels."
+        )
     device = next(G.parameters()).device
     ema = None
     if ema_decay is not None:
@@ -226,6 +289,8 @@ def make_gan(
         rng=torch.Generator(device).manual_seed(seed),
         num_classes=num_classes,
         real_target=real_target,
+        r1_gamma=float(r1_gamma),
+        mismatch_weight=float(mismatch_weight),
         ema=ema,
         compiled=compiled,
     )
@@ -234,24 +299,36 @@ def make_gan(
 def gan_step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
     """One D step and one G step of the standard (optionally conditional) GAN.
 
+    The levers stored in ``gan`` switch on the extras: one-sided label smoothing
+    (``real_target``), the R1 penalty (``r1_gamma``), for conditional GANs the mismatch
+    update (``mismatch_weight``), and the moving average of the generator (``ema``).
+
     Args:
         gan: the training state.
         x_real: a batch of real images ``(n, C, H, W)``.
         labels: their classes ``(n,)``; ignored by unconditional GANs.
 
     Returns:
-        ``{"loss_d": ..., "loss_g": ...}`` as detached scalar tensors.
+        ``{"loss_d": ..., "loss_g": ...}`` as detached scalar tensors, plus ``"r1"`` and
+        ``"loss_mismatch"`` when those levers are on.
     """
     n = x_real.shape[0]
     labels = labels if gan.num_classes is not None else None
     G, D = gan.compiled or (gan.G, gan.D)  # compiled twins share weights
+    if gan.r1_gamma:  # torch.compile cannot differentiate twice: R1 trains the eager networks
+        G, D = gan.G, gan.D
+    extra: dict[str, torch.Tensor] = {}
     z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-    loss_d = d_step(G, D, gan.opt_d, x_real, z, labels, real_target=gan.real_target)
+    loss_d = d_step(G, D, gan.opt_d, x_real, z, labels, real_target=gan.real_target,
+                    r1_gamma=gan.r1_gamma, extra_losses=extra)
+    if gan.mismatch_weight:
+        wrong = mismatched_labels(labels, gan.num_classes, generator=gan.rng)
+        extra["loss_mismatch"] = mismatch_step(D, gan.opt_d, x_real, wrong, weight=gan.mismatch_weight)
     z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
     loss_g = g_step(G, D, gan.opt_g, z, labels)
     if gan.ema is not None:
         gan.ema.update_parameters(gan.G)
-    return {"loss_d": loss_d, "loss_g": loss_g}
+    return {"loss_d": loss_d, **extra, "loss_g": loss_g}
 
 
 StepFn = Callable[[GAN, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
@@ -377,10 +454,49 @@ def _log(gan: GAN, sums: dict[str, torch.Tensor], window: int, max_abs_loss: flo
     return means
 
 
+def training_levers(gan: GAN, batches: object | None = None) -> dict:
+    """The settings a resumed run must share with the run that wrote the checkpoint.
+
+    Learning rates and betas as the optimizers were built (a scheduler's ``initial_lr``
+    when there is one), the loss levers, the EMA decay, and the batch size of ``batches``
+    when it has one. Plain floats, ints and lists, so a checkpoint still loads with
+    ``weights_only=True``.
+    """
+    group_g, group_d = gan.opt_g.param_groups[0], gan.opt_d.param_groups[0]
+    levers = {
+        "lr": float(group_g.get("initial_lr", group_g["lr"])),
+        "lr_d": float(group_d.get("initial_lr", group_d["lr"])),
+        "betas": [float(b) for b in group_g["betas"]] if "betas" in group_g else None,
+        "real_target": float(gan.real_target),
+        "r1_gamma": float(gan.r1_gamma),
+        "mismatch_weight": float(gan.mismatch_weight),
+        "ema_decay": getattr(gan.ema, "decay", None) if gan.ema is not None else None,
+    }
+    batch_size = getattr(batches, "batch_size", None)
+    if isinstance(batch_size, int):
+        levers["batch_size"] = batch_size
+    return levers
+
+
+def _check_same_levers(saved: dict, gan: GAN, batches: object | None) -> None:
+    """Refuse to continue a run with other settings than the ones it was trained with."""
+    current = training_levers(gan, batches)
+    differ = [f"{name}: checkpoint {saved[name]!r}, this run {current[name]!r}"
+              for name in saved if name in current and saved[name] != current[name]]
+    if differ:
+        raise ValueError(
+            "The checkpoint was trained with other settings than this run asks for ("
+            + "; ".join(differ) + "). Resuming would silently mix two recipes: build the GAN (and "
+            "its batches) with the checkpoint's settings, or start a fresh run (another "
+            "checkpoint_path, or resume=False)."
+        )
+
+
 def training_state_dict(gan: GAN, batches: object | None = None) -> dict:
     """Everything needed to continue ``gan`` exactly; loads with ``weights_only=True``."""
     return {
         "format": CHECKPOINT_FORMAT,
+        "levers": training_levers(gan, batches),
         "model_names": {"generator": type(gan.G).__name__,
                         "discriminator": type(gan.D).__name__},
         "step": gan.step,
@@ -397,7 +513,12 @@ def training_state_dict(gan: GAN, batches: object | None = None) -> dict:
 
 
 def restore_training(gan: GAN, state: dict, batches: object | None = None) -> None:
-    """Put ``gan`` (and ``batches``) back into the state saved by :func:`training_state_dict`."""
+    """Put ``gan`` (and ``batches``) back into the state saved by :func:`training_state_dict`.
+
+    Raises:
+        ValueError: not a training checkpoint, another model, or other training settings
+            (:func:`training_levers`; checkpoints written before those were saved are not checked).
+    """
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
             "This file is not a ganlib training checkpoint (no 'format' "
@@ -410,6 +531,9 @@ def restore_training(gan: GAN, state: dict, batches: object | None = None) -> No
                 f"The checkpoint's {role} is a {saved}, but this run's is a "
                 f"{type(module).__name__}. Use another checkpoint_path for a different model."
             )
+    if "levers" in state:  # checked before anything is loaded: a refused resume leaves gan as it was
+        _check_same_levers(state["levers"], gan, batches)
+    for role, module in (("generator", gan.G), ("discriminator", gan.D)):
         load_model_state(module, state[role], f"checkpoint's {role}")
     gan.opt_g.load_state_dict(state["opt_g"])
     gan.opt_d.load_state_dict(state["opt_d"])
