@@ -364,7 +364,8 @@ def fit(
         on_log: called with ``gan`` after each log (e.g. to show a sample grid or score
             samples); returning True stops training there.
         time_budget: stop at the first log after ``gan.seconds`` (training seconds, summed
-            over resumed sessions) reaches this many seconds; None for no limit.
+            over resumed sessions; the time spent in ``on_log`` and in checkpoints is not
+            counted) reaches this many seconds; None for no limit.
         checkpoint_path: where to keep the latest checkpoint; written atomically.
         checkpoint_every: steps between checkpoints, a multiple of ``log_every``
             (default: ``10 * log_every``). A final checkpoint is always written.
@@ -408,10 +409,9 @@ def fit(
                 window += 1
                 bar.update(1)
                 if gan.step % log_every == 0 or gan.step == num_steps:
-                    now = time.perf_counter()
-                    gan.seconds += now - started
-                    started = now
-                    means = _log(gan, sums, window, max_abs_loss)
+                    means = {name: float(total) / window for name, total in sums.items()}  # one sync per log
+                    gan.seconds += time.perf_counter() - started  # after the sync: the queued steps are done
+                    _log(gan, means, max_abs_loss)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
                     sums, window = {}, 0
                     asked_to_stop = on_log is not None and on_log(gan) is True  # only an explicit True stops
@@ -421,6 +421,7 @@ def fit(
                         save_checkpoint(training_state_dict(gan, batches), checkpoint_path)
                     if asked_to_stop or out_of_time:
                         break
+                    started = time.perf_counter()  # on_log and checkpoints are not training time
     finally:
         bar.close()
     return gan.history
@@ -437,8 +438,8 @@ def _tqdm_disabled_by_env() -> bool:
     return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
 
 
-def _log(gan: GAN, sums: dict[str, torch.Tensor], window: int, max_abs_loss: float) -> dict[str, float]:
-    means = {name: float(total) / window for name, total in sums.items()}  # one sync per log
+def _log(gan: GAN, means: dict[str, float], max_abs_loss: float) -> None:
+    """Append the window's mean losses to ``gan.history``, or stop a diverged run."""
     for name, value in means.items():
         if not math.isfinite(value) or abs(value) > max_abs_loss:
             raise TrainingDiverged(
@@ -451,7 +452,6 @@ def _log(gan: GAN, sums: dict[str, torch.Tensor], window: int, max_abs_loss: flo
     gan.history.setdefault("seconds", []).append(gan.seconds)
     for name, value in means.items():
         gan.history.setdefault(name, []).append(value)
-    return means
 
 
 def training_levers(gan: GAN, batches: object | None = None) -> dict:

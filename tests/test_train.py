@@ -109,6 +109,14 @@ def test_fit_stops_at_the_first_log_past_its_time_budget():
     assert gan.step == 8
 
 
+def test_fit_does_not_count_on_log_time_as_training_time():
+    import time
+
+    gan = tiny_gan()
+    fit(gan, tiny_batches(), 6, log_every=2, on_log=lambda g: time.sleep(0.2), progress=False)
+    assert gan.seconds < 0.2  # three slow logs (0.6 s), a few milliseconds of training
+
+
 def test_fit_logs_the_last_partial_window():
     history = fit(tiny_gan(), tiny_batches(), 5, log_every=2, progress=False)
     assert history["step"] == [2, 4, 5]
