@@ -120,58 +120,101 @@ def acgan_step(
     *,
     lambda_gp: float = LAMBDA_GP,
     flip: bool = False,
+    gp_every: int = 1,
+    n_critic: int = 1,
+    autocast_dtype: torch.dtype | None = None,
 ) -> dict[str, torch.Tensor]:
-    """One critic update and one generator update of ACGAN with the WGAN-GP loss.
+    """One critic update, and (every ``n_critic``-th call) one generator update, of ACGAN with WGAN-GP.
+
+    Bind the options with ``functools.partial`` and pass the result to :func:`ganlib.train.fit`.
 
     Args:
-        gan: state from :func:`make_acgan`; ``gan.rng`` draws all the randomness.
+        gan: state from :func:`make_acgan`; ``gan.rng`` draws all the randomness and
+            ``gan.step`` (the number of earlier calls) decides which terms this call computes.
         x_real: real images ``(n, 3, 32, 32)`` in [-1, 1].
         labels: their classes ``(n,)``.
         lambda_gp: weight of the gradient penalty (10).
-        flip: mirror half of the real images (bind with ``functools.partial``).
+        flip: mirror half of the real images.
+        gp_every: a lazy penalty: compute it on one critic step in ``gp_every`` only, weighted
+            by ``lambda_gp * gp_every`` so that its average pull is unchanged (1: every step,
+            as in the course). The penalty's double backward is the dearest part of the step.
+        n_critic: critic updates per generator update (1 in the course material; 5 in the
+            WGAN-GP paper). Each call is one critic update on one batch.
+        autocast_dtype: e.g. ``torch.bfloat16`` to run the networks' forward and backward
+            passes in bfloat16 autocast (see :func:`ganlib.utils.fast_autocast_dtype`); losses
+            and the penalty's gradient norms stay in float32.
 
     Returns:
-        Detached scalars: ``loss_d_wasserstein``, ``loss_gp``, ``loss_d_class``,
-        ``loss_g_adv``, ``loss_g_class``, and the class head's accuracy ``acc_real``,
-        ``acc_fake`` (on the critic step's batches).
+        Detached scalars of the terms computed in this call: always ``loss_d_wasserstein``,
+        ``loss_d_class`` and the class head's accuracy ``acc_real``, ``acc_fake``;
+        ``loss_gp`` on penalty steps; ``loss_g_adv`` and ``loss_g_class`` on generator steps.
+        (``fit`` averages each name over the calls that returned it.)
     """
+    for name, value in (("gp_every", gp_every), ("n_critic", n_critic)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1 (1 = every step), got {value!r}.")
     G, D, num_classes, rng = gan.G, gan.D, gan.num_classes, gan.rng
     n, device = x_real.shape[0], x_real.device
+    autocast = torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None)
     if flip:
         x_real = random_flip(x_real, generator=rng)
+    losses: dict[str, torch.Tensor] = {}
 
     # Critic step: the fakes are detached, this loss trains D only.
     gan.opt_d.zero_grad(set_to_none=True)
     labels_fake = sample_labels(n, num_classes, device=device, generator=rng)
-    with torch.no_grad():
-        x_fake = G(class_noise(labels_fake, gan.z_dim, num_classes, generator=rng))
-    score_real, logits_real = D(x_real)
-    score_fake, logits_fake = D(x_fake)
+    with torch.no_grad(), autocast:
+        x_fake = G(class_noise(labels_fake, gan.z_dim, num_classes, generator=rng)).float()
+    with autocast:
+        score_real, logits_real = (t.float() for t in D(x_real))
+        score_fake, logits_fake = (t.float() for t in D(x_fake))
     loss_w = d_loss_wasserstein(score_real, score_fake)
-    # Kept eager: torch.compile cannot compile this double backward.
-    loss_gp = gradient_penalty(lambda x: D(x)[0], x_real, x_fake, generator=rng)
     loss_d_class = F.cross_entropy(logits_real, labels) + F.cross_entropy(logits_fake, labels_fake)
-    (loss_w + lambda_gp * loss_gp + loss_d_class).backward()
+    loss_d = loss_w + loss_d_class
+    if gan.step % gp_every == 0:
+        with autocast:  # kept eager: torch.compile cannot compile this double backward
+            loss_gp = gradient_penalty(lambda x: D(x)[0].float(), x_real, x_fake, generator=rng)
+        loss_d = loss_d + lambda_gp * gp_every * loss_gp
+        losses["loss_gp"] = loss_gp.detach()
+    loss_d.backward()
     gan.opt_d.step()
+    losses |= {
+        "loss_d_wasserstein": loss_w.detach(),
+        "loss_d_class": loss_d_class.detach(),
+        "acc_real": (logits_real.argmax(1) == labels).float().mean().detach(),
+        "acc_fake": (logits_fake.argmax(1) == labels_fake).float().mean().detach(),
+    }
+    if (gan.step + 1) % n_critic:
+        return losses
 
     # Generator step: fresh fakes; D's weights are frozen so no gradient is spent on them.
     gan.opt_g.zero_grad(set_to_none=True)
     labels_g = sample_labels(n, num_classes, device=device, generator=rng)
-    with frozen(D):
-        score_g, logits_g = D(G(class_noise(labels_g, gan.z_dim, num_classes, generator=rng)))
-        loss_g_adv = g_loss_wasserstein(score_g)
-        loss_g_class = F.cross_entropy(logits_g, labels_g)
-        (loss_g_adv + loss_g_class).backward()
+    with frozen(D), autocast:
+        score_g, logits_g = (t.float() for t in D(G(class_noise(labels_g, gan.z_dim, num_classes, generator=rng))))
+    loss_g_adv = g_loss_wasserstein(score_g)
+    loss_g_class = F.cross_entropy(logits_g, labels_g)
+    (loss_g_adv + loss_g_class).backward()
     gan.opt_g.step()
     if gan.ema is not None:
         gan.ema.update_parameters(G)
+    return losses | {"loss_g_adv": loss_g_adv.detach(), "loss_g_class": loss_g_class.detach()}
 
-    return {
-        "loss_d_wasserstein": loss_w.detach(),
-        "loss_gp": loss_gp.detach(),
-        "loss_d_class": loss_d_class.detach(),
-        "loss_g_adv": loss_g_adv.detach(),
-        "loss_g_class": loss_g_class.detach(),
-        "acc_real": (logits_real.argmax(1) == labels).float().mean().detach(),
-        "acc_fake": (logits_fake.argmax(1) == labels_fake).float().mean().detach(),
-    }
+
+class LabelledGenerator(nn.Module):
+    """``G(z, labels)`` view of an ACGAN generator, whose class is written into its noise.
+
+    Lets the tools made for conditional generators (``ganlib.sampling.sample_balanced``,
+    ``ganlib.metrics.evaluate_generator``, the explorers) drive an ACGAN generator: the first
+    ``num_classes`` entries of ``z`` are replaced by the one-hot ``labels``.
+    """
+
+    def __init__(self, G: nn.Module, num_classes: int = 10) -> None:
+        super().__init__()
+        self.G, self.num_classes, self.z_dim = G, num_classes, G.z_dim
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Args: z ``(n, z_dim)``, labels ``(n,)``. Returns: images ``(n, 3, 32, 32)`` in [-1, 1]."""
+        check_labels(labels, self.num_classes)
+        z = torch.cat([one_hot(labels, self.num_classes).to(z.dtype), z[:, self.num_classes:]], dim=1)
+        return self.G(z)

@@ -1,12 +1,26 @@
 """Train ACGAN with the WGAN-GP loss on CIFAR-10 (the generator of notebook 04), on a CPU or a GPU.
 
-Data stay on the device; each step is one critic and one generator update
-(:func:`ganlib.acgan_training.acgan_step`, gradient penalty eager). ``ganlib.train.fit`` writes an
-atomic checkpoint every epoch and ``--resume`` continues from it exactly. A 10x10 grid
-from fixed noise (one class per column) is saved after every epoch. The exported
-generator is the EMA one with ``--ema``.
+Each step is one critic update (and every ``--n-critic``-th one generator update) of
+:func:`ganlib.acgan_training.acgan_step`: the course's loss (Wasserstein critic, gradient
+penalty lambda 10 with one mixing weight per sample, class losses on real and fake images,
+the class one-hot in the first 10 noise entries, Adam with beta1 = 0). The CPU levers are
+options: narrower layers at high resolution (``--g-width/--d-width`` take four channel
+counts, at 4, 8, 16 and 32 pixels), a lazy penalty (``--gp-every``), bfloat16 autocast,
+an EMA of the generator, the critic started from the part-1 classifier (``--init-critic``).
 
-    python scripts/train_acgan_cifar10.py --out runs/acgan_cifar10 --epochs 200 --ema 0.999
+A long run spans several sessions: ``fit`` writes an atomic checkpoint every few minutes,
+``--max-minutes`` or a file ``<out>/STOP`` ends a session cleanly, and ``--resume`` continues
+exactly (it refuses other settings). Along the way the run keeps, in ``<out>``:
+
+- ``curve.json``: per evaluation (every ``--eval-minutes`` of training), the steps, training /
+  wall / CPU seconds, the evaluator's class accuracy of conditional samples and their
+  Frechet distance in evaluator features;
+- ``filmstrip/``: the fixed 10x10 grid (one class per column) after the training hours of
+  ``--filmstrip-hours``; ``grids/latest.png`` is the newest grid;
+- at the end (``--hours`` of training, or ``--steps``): ``acgan_cifar10.pt`` (the EMA
+  generator with ``--ema``) and ``metrics.json``.
+
+    python scripts/train_acgan_cifar10.py --out runs/acgan_cifar10 --hours 8
 """
 
 from __future__ import annotations
@@ -14,39 +28,163 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import platform
+import shlex
+import sys
+import time
 from pathlib import Path
 
 import torch
 from torchvision.utils import save_image
 
-from ganlib.acgan_training import acgan_step, fixed_grid_noise, make_acgan
-from ganlib.checkpoints import save_checkpoint
+from ganlib.acgan_training import LabelledGenerator, acgan_step, fixed_grid_noise, make_acgan
+from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
+from ganlib.metrics import evaluate_generator, features, load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
-from ganlib.train import fit
-from ganlib.utils import get_device, seed_everything
+from ganlib.pretrained import load_pretrained
+from ganlib.train import fit, restore_training
+from ganlib.utils import count_parameters, fast_autocast_dtype, get_device, seed_everything
+
+# Settings that define the run: a resumed run must use the same ones.
+RECIPE_KEYS = ("batch_size", "lr", "lambda_gp", "gp_every", "n_critic", "ema", "no_flip", "g_width", "d_width",
+               "bf16", "init_critic", "limit", "seed")
+
+
+def widths(text: str) -> int | list[int]:
+    """``"96"`` -> 96; ``"196,196,96,48"`` -> channels at 4, 8, 16 and 32 pixels."""
+    parts = [int(p) for p in text.split(",")]
+    return parts[0] if len(parts) == 1 else parts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/acgan_cifar10")
-    p.add_argument("--device", default=None)
-    p.add_argument("--epochs", type=int, default=200)
-    p.add_argument("--minutes", type=float, default=None, help="stop (and export) after this wall time")
+    p.add_argument("--device", default=None, help="cuda / mps / cpu (default: best available)")
+    p.add_argument("--hours", type=float, default=8.0, help="training hours in total, over all sessions")
+    p.add_argument("--steps", type=int, default=None, help="stop after this many steps instead (smoke runs)")
+    p.add_argument("--max-minutes", type=float, default=None, help="end this session after this wall time")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--lambda-gp", type=float, default=10.0)
+    p.add_argument("--gp-every", type=int, default=1, help="lazy penalty: every k critic steps, weighted by k")
+    p.add_argument("--n-critic", type=int, default=1, help="critic steps per generator step")
     p.add_argument("--ema", type=float, default=None, help="EMA decay of the generator, e.g. 0.999")
     p.add_argument("--no-flip", action="store_true", help="do not mirror real images")
-    p.add_argument("--width", type=int, default=196)
+    p.add_argument("--g-width", type=widths, default=196, help="one int, or 4 ints: channels at 4,8,16,32 px")
+    p.add_argument("--d-width", type=widths, default=196, help="one int, or 4 ints: channels at 4,8,16,32 px")
+    p.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                   help="bfloat16 autocast (auto: where the device computes it natively)")
+    p.add_argument("--init-critic", default=None,
+                   help="start the critic from a classifier: 'pretrained' (cifar10_critic_classifier) or a .pt file")
+    p.add_argument("--eval-minutes", type=float, default=15.0, help="training minutes between evaluations")
+    p.add_argument("--eval-samples", type=int, default=2000)
+    p.add_argument("--filmstrip-hours", default="0.25,1,2,4,8")
+    p.add_argument("--log-every", type=int, default=25, help="steps between logs (and STOP/time checks)")
+    p.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     p.add_argument("--fp16", action="store_true", help="export the generator in float16")
     p.add_argument("--limit", type=int, default=None, help="class-balanced subset (smoke runs)")
-    p.add_argument("--steps", type=int, default=None, help="override epochs: total steps (smoke runs)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
+
+
+def recipe(args: argparse.Namespace) -> dict:
+    return {key: getattr(args, key) for key in RECIPE_KEYS}
+
+
+def check_resume(out: Path, args: argparse.Namespace) -> None:
+    """Refuse to mix runs: a fresh start into a used folder, or a resume with other settings."""
+    config = out / "run_config.json"
+    if not args.resume:
+        if (out / "checkpoint.pt").exists():
+            raise SystemExit(f"{out}/checkpoint.pt exists: pass --resume to continue it, or choose another --out.")
+        config.write_text(json.dumps(recipe(args), indent=2))
+        return
+    if not (out / "checkpoint.pt").exists():
+        raise SystemExit(f"--resume: no {out}/checkpoint.pt to continue; start without --resume.")
+    saved = json.loads(config.read_text())
+    differ = {k: (saved.get(k), v) for k, v in recipe(args).items() if saved.get(k) != v}
+    if differ:
+        raise SystemExit(f"--resume with other settings than the run was started with (saved, given): {differ}. "
+                         "Pass the original settings, or start a new run in another --out.")
+
+
+def init_critic(D: torch.nn.Module, source: str) -> None:
+    """Copy a trained classifier's weights (same architecture) into the critic."""
+    if source == "pretrained":
+        state = load_pretrained("cifar10_critic_classifier", device="cpu").state_dict()
+    else:
+        state = load_checkpoint(source)
+        state = state.get("model", state)  # a classifier checkpoint keeps its weights under "model"
+    load_model_state(D, state, f"classifier {source}")
+
+
+class Progress:
+    """Evaluations, filmstrip frames and CPU seconds of a run, kept in ``<out>`` across sessions."""
+
+    def __init__(self, out: Path, args: argparse.Namespace, gan, device: torch.device) -> None:
+        self.out, self.args, self.gan, self.device = out, args, gan, device
+        self.curve_path = out / "curve.json"
+        saved = json.loads(self.curve_path.read_text()) if self.curve_path.exists() else {"points": []}
+        # A session may have ended after a log but before its checkpoint: drop what the checkpoint lacks.
+        self.points = [p for p in saved["points"] if p["step"] <= gan.step]
+        self.cpu_before = self.points[-1]["cpu_s"] if self.points else 0.0
+        self.wall_before = self.points[-1]["wall_s"] if self.points else 0.0
+        self.cpu_start, self.wall_start = time.process_time(), time.perf_counter()
+        self.frames = [float(h) for h in args.filmstrip_hours.split(",") if h]
+        self.z_grid, _ = fixed_grid_noise(rows=10, device=device)
+        self.evaluator = load_evaluator("cifar10", device)
+        real, _ = load_cifar10(args.data_root, train=False, scale="unit", limit=args.eval_samples)
+        self.real_features = features(self.evaluator, real.to(device))
+        self.real = real
+
+    def cpu_s(self) -> float:
+        return self.cpu_before + time.process_time() - self.cpu_start
+
+    def wall_s(self) -> float:
+        return self.wall_before + time.perf_counter() - self.wall_start
+
+    def grid(self, path: Path) -> None:
+        sampler = self.gan.sampler
+        was_training = sampler.training
+        sampler.eval()
+        with torch.no_grad():
+            save_image(to_unit_range(sampler(self.z_grid), "tanh"), path, nrow=10)
+        sampler.train(was_training)
+
+    def evaluate(self) -> dict:
+        scores = evaluate_generator(LabelledGenerator(self.gan.sampler), self.evaluator, self.real, scale="tanh",
+                                    num_classes=10, num_samples=self.args.eval_samples,
+                                    generator=torch.Generator().manual_seed(1), real_features=self.real_features)
+        point = {"step": self.gan.step, "images": self.gan.step * self.args.batch_size,
+                 "train_s": round(self.gan.seconds, 1), "wall_s": round(self.wall_s(), 1),
+                 "cpu_s": round(self.cpu_s(), 1),
+                 **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}}
+        self.points.append(point)
+        tmp = self.curve_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"eval_samples": self.args.eval_samples, "points": self.points}, indent=1))
+        tmp.replace(self.curve_path)
+        return point
+
+    def on_log(self, gan) -> bool:
+        """Called by ``fit`` after every log: grids, frames, evaluations; True ends the session."""
+        h = gan.history
+        print(f"step {gan.step}  train {gan.seconds / 60:.1f} min  " +
+              "  ".join(f"{k} {h[k][-1]:.3f}" for k in h if k not in ("step", "seconds")), flush=True)
+        self.grid(self.out / "grids" / "latest.png")
+        for hours in self.frames:
+            frame = self.out / "filmstrip" / f"grid_{hours:g}h.png"
+            if gan.seconds >= 3600 * hours and not frame.exists():
+                self.grid(frame)
+        last = self.points[-1]["train_s"] if self.points else 0.0
+        if gan.seconds - last >= 60 * self.args.eval_minutes or not self.points:
+            print("eval", json.dumps(self.evaluate()), flush=True)
+        out_of_session = self.args.max_minutes is not None and \
+            time.perf_counter() - self.wall_start >= 60 * self.args.max_minutes
+        return out_of_session or (self.out / "STOP").exists()
 
 
 def main(argv=None) -> dict:
@@ -54,49 +192,57 @@ def main(argv=None) -> dict:
     device = get_device(args.device)
     seed_everything(args.seed)
     out = Path(args.out)
-    (out / "grids").mkdir(parents=True, exist_ok=True)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    for folder in ("grids", "filmstrip"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    check_resume(out, args)
+    dtype = {"auto": fast_autocast_dtype(device), "on": torch.bfloat16, "off": None}[args.bf16]
     x, y = load_cifar10(args.data_root, train=True, device=device, limit=args.limit)
     batches = TensorBatches(x, y, batch_size=min(args.batch_size, x.shape[0]), seed=args.seed)
-    steps_per_epoch = len(batches)
-    total = args.steps or args.epochs * steps_per_epoch
-    G, D = ACGANGenerator(width=args.width).to(device), ACGANCritic(width=args.width).to(device)
+    G = ACGANGenerator(width=args.g_width).to(device)
+    D = ACGANCritic(width=args.d_width).to(device)
+    if args.init_critic and not args.resume:
+        init_critic(D, args.init_critic)
     gan = make_acgan(G, D, lr=args.lr, ema_decay=args.ema, seed=args.seed)
-    z_grid, _ = fixed_grid_noise(rows=10, device=device)
+    step_fn = functools.partial(acgan_step, lambda_gp=args.lambda_gp, flip=not args.no_flip,
+                                gp_every=args.gp_every, n_critic=args.n_critic, autocast_dtype=dtype)
+    print(f"G {count_parameters(G):,} / D {count_parameters(D):,} parameters on {device} "
+          f"({torch.get_num_threads()} threads, autocast {dtype}); {x.shape[0]} images", flush=True)
+
     ckpt = out / "checkpoint.pt"
-    if ckpt.exists() and not args.resume:
-        raise SystemExit(f"{ckpt} exists: pass --resume to continue it, or choose another --out.")
+    if args.resume:  # restored here, not by fit(): Progress needs the step and seconds first
+        restore_training(gan, load_checkpoint(ckpt), batches)
+    progress = Progress(out, args, gan, device)
+    log_every = min(args.log_every, args.steps or args.log_every)
+    # Without --steps the budget (training seconds) ends the run at the first log past it.
+    total = args.steps or 10**9
+    fit(gan, batches, total, step_fn=step_fn, log_every=log_every, on_log=progress.on_log,
+        time_budget=None if args.steps else 3600 * args.hours, checkpoint_path=ckpt,
+        checkpoint_every=args.checkpoint_every - args.checkpoint_every % log_every or log_every,
+        resume=False, progress=False)
+    finished = gan.step >= total or (not args.steps and gan.seconds >= 3600 * args.hours)
+    if not finished:
+        print(f"session ended at step {gan.step} ({gan.seconds / 3600:.2f} h of training); "
+              f"continue with the same command and --resume", flush=True)
+        return {"finished": False, "step": gan.step}
 
-    def on_log(gan) -> None:
-        sampler = gan.sampler
-        sampler.eval()
-        with torch.no_grad():
-            save_image(to_unit_range(sampler(z_grid), "tanh"), out / "grids" / f"step{gan.step:07d}.png", nrow=10)
-        sampler.train()
-        h = gan.history
-        print(f"step {gan.step}/{total}  " + "  ".join(f"{k} {h[k][-1]:.3f}" for k in h if k != "step")
-              , flush=True)
-
-    log_every = min(steps_per_epoch, total)
-    step_fn = functools.partial(acgan_step, lambda_gp=args.lambda_gp, flip=not args.no_flip)
-    budget = None if args.minutes is None else 60 * args.minutes
-    # fit() stops at the first log (one per epoch) past the budget, after a checkpoint.
-    fit(gan, batches, total, step_fn=step_fn, log_every=log_every, on_log=on_log, time_budget=budget,
-        checkpoint_path=ckpt, checkpoint_every=log_every, resume=True, progress=False)
-    if gan.step < total:
-        print(f"time limit of {args.minutes} min reached at step {gan.step}; exporting")
+    if not progress.points or progress.points[-1]["step"] != gan.step:
+        progress.evaluate()
+    progress.grid(out / "filmstrip" / f"grid_final_{gan.seconds / 3600:.2f}h.png")
     export = {k: (v.half() if args.fp16 and v.is_floating_point() else v).cpu()
               for k, v in gan.sampler.state_dict().items()}
     save_checkpoint(export, out / "acgan_cifar10.pt")
-    metrics = {"steps": gan.step, "epochs": gan.step / steps_per_epoch,
-               "training_seconds": round(gan.seconds, 1), "device": str(device),
-               "device_name": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-               "last_losses": {k: v[-1] for k, v in gan.history.items() if k not in ("step", "seconds")},
-               "args": vars(args)}
+    metrics = {"finished": True, "steps": gan.step, "images": gan.step * args.batch_size,
+               "epochs": gan.step * args.batch_size / x.shape[0],
+               "training_seconds": round(gan.seconds, 1), "cpu_seconds": round(progress.cpu_s(), 1),
+               "wall_seconds": round(progress.wall_s(), 1), "device": str(device),
+               "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
+               "threads": torch.get_num_threads(), "autocast": str(dtype), "recipe": recipe(args),
+               "g_kwargs": {"z_dim": G.z_dim, "width": args.g_width}, "d_kwargs": {"width": args.d_width},
+               "curve": progress.points,
+               "command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
+               "last_losses": {k: v[-1] for k, v in gan.history.items() if k not in ("step", "seconds")}}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    print(json.dumps({k: metrics[k] for k in ("steps", "training_seconds", "last_losses")}))
+    print(json.dumps({k: metrics[k] for k in ("steps", "training_seconds", "cpu_seconds")}), flush=True)
     return metrics
 
 

@@ -264,10 +264,33 @@ def test_acgan_script_trains_resumes_and_exports(tiny_cifar):
     script = _load_script("train_acgan_cifar10")
     out = tiny_cifar / "gan"
     common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"),
-              "--width", "4", "--batch-size", "10", "--ema", "0.9"]
-    assert script.main(common + ["--steps", "2"])["steps"] == 2
+              "--g-width", "4", "--d-width", "8,8,6,4", "--batch-size", "10", "--ema", "0.9", "--gp-every", "2",
+              "--log-every", "1", "--checkpoint-every", "1", "--eval-samples", "10", "--filmstrip-hours", "0,1"]
+    (out).mkdir()
+    (out / "STOP").touch()  # ends the session at its first log, after a checkpoint
+    assert script.main(common + ["--steps", "3"]) == {"finished": False, "step": 1}
+    (out / "STOP").unlink()
     with pytest.raises(SystemExit, match="--resume"):
-        script.main(common + ["--steps", "4"])
-    assert script.main(common + ["--steps", "4", "--resume"])["steps"] == 4
-    assert len(list((out / "grids").glob("*.png"))) == 2
-    ACGANGenerator(width=4).load_state_dict(torch.load(out / "acgan_cifar10.pt", weights_only=True))
+        script.main(common + ["--steps", "3"])
+    with pytest.raises(SystemExit, match="other settings"):
+        script.main(common + ["--steps", "3", "--resume", "--n-critic", "2"])
+    metrics = script.main(common + ["--steps", "3", "--resume"])
+    assert metrics["finished"] and metrics["steps"] == 3
+    assert [p["step"] for p in metrics["curve"]] == [1, 3]  # first log, then the end
+    assert 0 <= metrics["curve"][-1]["class_accuracy"] <= 1 and metrics["curve"][-1]["cpu_s"] > 0
+    assert (out / "filmstrip" / "grid_0h.png").exists() and not (out / "filmstrip" / "grid_1h.png").exists()
+    G = ACGANGenerator(width=4)
+    G.load_state_dict(torch.load(out / "acgan_cifar10.pt", weights_only=True))
+
+
+def test_acgan_script_starts_the_critic_from_a_classifier(tiny_cifar):
+    script = _load_script("train_acgan_cifar10")
+    classifier = ACGANCritic(width=4)
+    torch.save({"model": classifier.state_dict()}, tiny_cifar / "clf.pt")
+    out = tiny_cifar / "gan"
+    script.main(["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"), "--g-width", "4",
+                 "--d-width", "4", "--batch-size", "10", "--steps", "1", "--log-every", "1", "--eval-samples", "10",
+                 "--init-critic", str(tiny_cifar / "clf.pt"), "--lr", "1e-12"])
+    D = load_checkpoint(out / "checkpoint.pt")["discriminator"]
+    # After one step at a vanishing learning rate the critic still holds the classifier's weights.
+    torch.testing.assert_close(D["fc10.weight"], classifier.state_dict()["fc10.weight"], atol=1e-6, rtol=0)

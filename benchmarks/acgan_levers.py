@@ -1,0 +1,143 @@
+"""Measure the CPU levers of the CIFAR-10 ACGAN + WGAN-GP step: speed, and quality per CPU minute.
+
+Each named configuration is one set of options of :func:`ganlib.acgan_training.acgan_step`
+and of the networks' widths. ``--mode speed`` times steps (after a warm-up) and reports
+images per second; ``--mode quality`` trains each configuration for the minutes of ``--eval-at``
+(training time) from the same seed and reports the CIFAR-10 evaluator's class accuracy and
+Frechet distance of conditional samples, so levers are compared at equal CPU time.
+Run it on an idle machine: every figure is a wall-clock measurement.
+
+    python benchmarks/acgan_levers.py --mode speed --configs w196,w196_bf16,w96,w96_bf16
+    python benchmarks/acgan_levers.py --mode quality --eval-at 3,6,12 --configs w96_bf16,w96_bf16_gp4
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from ganlib.acgan_training import LabelledGenerator, acgan_step, make_acgan
+from ganlib.checkpoints import load_checkpoint
+from ganlib.data import TensorBatches
+from ganlib.data.cifar10 import load_cifar10
+from ganlib.metrics import evaluate_generator, features, load_evaluator
+from ganlib.models import ACGANCritic, ACGANGenerator
+from ganlib.pretrained import load_pretrained
+from ganlib.utils import count_parameters, seed_everything
+
+BF16 = torch.bfloat16
+# name -> generator width, critic width, step options, critic start, batch size, lr, EMA
+CONFIGS = {
+    "w196": dict(g=196, d=196),
+    "w196_bf16": dict(g=196, d=196, autocast_dtype=BF16),
+    "w128_bf16": dict(g=128, d=128, autocast_dtype=BF16),
+    "w96": dict(g=96, d=96),
+    "w96_bf16": dict(g=96, d=96, autocast_dtype=BF16),
+    "w96_bf16_gp4": dict(g=96, d=96, autocast_dtype=BF16, gp_every=4),
+    "w64_bf16": dict(g=64, d=64, autocast_dtype=BF16),
+    "w64_bf16_gp4": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4),
+    "w96_bf16_bs32": dict(g=96, d=96, autocast_dtype=BF16, batch_size=32),
+    "w96_bf16_ema": dict(g=96, d=96, autocast_dtype=BF16, ema=0.999),
+    "w96_bf16_lr2e-4": dict(g=96, d=96, autocast_dtype=BF16, lr=2e-4),
+    "taper_bf16": dict(g=(128, 128, 96, 48), d=(128, 128, 96, 48), autocast_dtype=BF16),
+    "taper_bf16_gp4": dict(g=(128, 128, 96, 48), d=(128, 128, 96, 48), autocast_dtype=BF16, gp_every=4),
+    "d196init_gtaper_bf16_gp4": dict(g=(128, 128, 96, 48), d=196, autocast_dtype=BF16, gp_every=4, init=True),
+    "d196_gtaper_bf16_gp4": dict(g=(128, 128, 96, 48), d=196, autocast_dtype=BF16, gp_every=4),
+}
+STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
+
+
+def classifier_state(source: str | None) -> dict:
+    """The 196-channel critic-classifier's weights: shipped, or from a classifier run's checkpoint."""
+    if source is None:
+        return load_pretrained("cifar10_critic_classifier", device="cpu").state_dict()
+    state = load_checkpoint(source)
+    return state["run"]["model"] if "run" in state else state
+
+
+def build(name: str, x: torch.Tensor, y: torch.Tensor, seed: int = 0, init_source: str | None = None):
+    config = CONFIGS[name]
+    seed_everything(seed)
+    G, D = ACGANGenerator(width=config["g"]), ACGANCritic(width=config["d"])
+    if config.get("init"):
+        D.load_state_dict(classifier_state(init_source))
+    gan = make_acgan(G, D, lr=config.get("lr", 1e-4), ema_decay=config.get("ema"), seed=seed)
+    batches = TensorBatches(x, y, batch_size=config.get("batch_size", 64), seed=seed)
+    step = functools.partial(acgan_step, flip=True, **{k: config[k] for k in STEP_OPTIONS if k in config})
+    return gan, batches, step
+
+
+def run_for(gan, batches, step, seconds: float) -> tuple[int, float]:
+    """Train until ``seconds`` have passed; returns (steps, seconds actually spent)."""
+    start, steps = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        xb, yb = next(batches)
+        step(gan, xb, yb)
+        gan.step += 1
+        steps += 1
+    return steps, time.perf_counter() - start
+
+
+def main(argv=None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", choices=("speed", "quality"), default="speed")
+    p.add_argument("--configs", default="w196,w196_bf16,w96,w96_bf16")
+    p.add_argument("--seconds", type=float, default=40.0, help="timed seconds per configuration (speed)")
+    p.add_argument("--eval-at", default="3,6,12", help="training minutes at which to evaluate (quality)")
+    p.add_argument("--eval-samples", type=int, default=2000)
+    p.add_argument("--init-critic", default=None, help="classifier checkpoint for the 'init' configurations "
+                   "(default: the shipped cifar10_critic_classifier)")
+    p.add_argument("--out", default="benchmarks/acgan_levers.json")
+    args = p.parse_args(argv)
+    x, y = load_cifar10(train=True)
+    evaluator = real = real_features = None
+    if args.mode == "quality":
+        evaluator = load_evaluator("cifar10", "cpu")
+        real, _ = load_cifar10(train=False, scale="unit", limit=args.eval_samples)
+        real_features = features(evaluator, real)
+    results = []
+    for name in args.configs.split(","):
+        gan, batches, step = build(name, x, y, init_source=args.init_critic)
+        batch = batches.batch_size
+        for _ in range(3):  # warm-up: lazy initialisation, first EMA copy, allocator
+            step(gan, *next(batches))
+        cpu0 = time.process_time()
+        row = {"config": name, **{k: str(v) for k, v in CONFIGS[name].items()},
+               "params_g": count_parameters(gan.G), "params_d": count_parameters(gan.D)}
+        if args.mode == "speed":
+            steps, seconds = run_for(gan, batches, step, args.seconds)
+        else:  # train in stretches up to each evaluation point; evaluation time is not counted
+            steps, seconds, row["evals"] = 0, 0.0, []
+            for minutes in sorted(float(m) for m in args.eval_at.split(",")):
+                more, spent = run_for(gan, batches, step, 60 * minutes - seconds)
+                steps, seconds = steps + more, seconds + spent
+                scores = evaluate_generator(LabelledGenerator(gan.sampler), evaluator, real, scale="tanh",
+                                            num_classes=10, num_samples=args.eval_samples,
+                                            generator=torch.Generator().manual_seed(1), real_features=real_features)
+                row["evals"].append({
+                    "train_s": round(seconds, 1), "steps": steps,
+                    **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}})
+                print(name, json.dumps(row["evals"][-1]), flush=True)
+        row |= {"steps": steps, "seconds": round(seconds, 1), "cpu_s": round(time.process_time() - cpu0, 1),
+                "images_per_s": round(steps * batch / seconds, 1)}
+        print(json.dumps(row), flush=True)
+        results.append(row)
+    record = {"mode": args.mode, "machine": {"processor": platform.processor(), "cpu_count": os.cpu_count(),
+                                             "threads": torch.get_num_threads(), "torch": torch.__version__,
+                                             "load_average_at_end": os.getloadavg()},
+              "results": results}
+    path = Path(args.out)
+    old = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(old + [record], indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()
