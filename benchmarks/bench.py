@@ -9,18 +9,26 @@ CIFAR-10) it times, at the same batch size and after a warm-up,
   (fused Adam on CUDA, no per-step sync),
 
 with the same architectures (parameter counts are checked), losses and optimizer settings.
-It can also time how long the conditional GAN trains until the MNIST evaluator recognises
-95 % of its conditional samples (``--ttq-cap``). Results go to ``--out`` (JSON) and a
-markdown table next to it (``.md``), which is also printed.
+
+With ``--ttq-cap S`` it also measures time to quality: training seconds (evaluation not
+counted) until (a) the MNIST evaluator recognises 95 % of the conditional DCGAN's samples
+as the class they were drawn for (``cgan_acc95``) and (b) the MLP GAN's Frechet distance
+drops to 10 (``mlp_fd10``), for the course loop with the course material's plain recipe
+and for ganlib with its improved recipe (``ganlib.recipes``), each side capped at S
+seconds. Results go to ``--out`` (JSON) and a markdown table next to it (``.md``), which is
+also printed; ``benchmarks/plot_time_to_quality.py`` draws the curves.
 
     python benchmarks/bench.py                       # all loops on the default device
     python benchmarks/bench.py --device cuda --ttq-cap 600
+    python benchmarks/bench.py --ttq-only --ttq-cap 600   # time to quality only
     python benchmarks/bench.py --only mlp --steps 50 --warmup 5
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import datetime
 import functools
 import json
@@ -45,6 +53,8 @@ from ganlib.models import (
     OneHotConditionalGenerator,
     init_dcgan_weights,
 )
+from ganlib.recipes import IMPROVED_CGAN, IMPROVED_MLP, PLAIN_CGAN, PLAIN_MLP, Recipe, make_gan_from_recipe
+from ganlib.sampling import recalibrate_batchnorm, sample
 from ganlib.train import GAN, fit, make_gan
 from ganlib.utils import count_parameters, get_device, seed_everything
 
@@ -56,6 +66,9 @@ H100_TARGETS = {"mlp": 10.0, "cgan": 5.0, "acgan": 1.3}  # wanted ganlib / basel
 DEFAULT_STEPS = {"cpu": {"mlp": (100, 10), "cgan": (20, 3), "acgan": (3, 1)},
                  "gpu": {"mlp": (1000, 100), "cgan": (1000, 100), "acgan": (200, 20)}}
 Z_DIM, NUM_CLASSES, LR, BETAS = 64, 10, 2e-4, (0.5, 0.999)
+# Time-to-quality tasks: (title, metric, target, whether higher is better).
+TTQ_TASKS = {"cgan_acc95": ("conditional DCGAN (one-hot): class accuracy >= 95 %", "class_accuracy", 0.95, True),
+             "mlp_fd10": ("MLP GAN: Frechet distance <= 10", "fd", 10.0, False)}
 ACGAN_Z_DIM, ACGAN_LR, ACGAN_BETAS = 128, 1e-4, (0.0, 0.9)
 
 
@@ -118,8 +131,8 @@ def cgan_sides(args, device):
     disc_opt = torch.optim.Adam(disc.parameters(), lr=LR, betas=BETAS)
     loader = base.mnist_loader(str(args.data_root), args.batch_size, normalize=True, workers=args.workers)
 
-    def baseline(n: int, hook=None) -> int:
-        return base.train_cond_gan(gen, disc, gen_opt, disc_opt, loader, Z_DIM, NUM_CLASSES, device, n, hook=hook)
+    def baseline(n: int) -> int:
+        return base.train_cond_gan(gen, disc, gen_opt, disc_opt, loader, Z_DIM, NUM_CLASSES, device, n)
 
     x, y = load_mnist(args.data_root, scale="tanh", download=False, device=device)
     G = OneHotConditionalGenerator(Z_DIM, NUM_CLASSES).to(device)
@@ -130,12 +143,9 @@ def cgan_sides(args, device):
                    compile=args.compile or False)
     params = check_same_size(G, gen, "conditional generator") + check_same_size(D, disc, "conditional discriminator")
     batches = TensorBatches(x, y, batch_size=args.batch_size, seed=args.seed)
-    sides = {"baseline": (baseline, gen,
-                          lambda z, labels: gen(base.combine_vectors(z, base.get_one_hot_labels(labels, NUM_CLASSES)))),
-             "ganlib": (ganlib_runner(gan, batches), G, G)}
-    return baseline, sides["ganlib"][0], params, {
+    return baseline, ganlib_runner(gan, batches), params, {
         "baseline_data": f"DataLoader(torchvision MNIST, ToTensor + Normalize, shuffle, num_workers={args.workers})",
-        "ganlib_data": "TensorBatches over load_mnist(scale='tanh') on the device"}, sides
+        "ganlib_data": "TensorBatches over load_mnist(scale='tanh') on the device"}
 
 
 def acgan_sides(args, device):
@@ -208,47 +218,172 @@ def ganlib_runner(gan: GAN, batches: TensorBatches, step_fn=None) -> Callable[..
 
 
 # --- time to quality ---------------------------------------------------------------------------------
+# Each side trains from scratch and, every --ttq-every steps, looks at its training clock (after a device
+# sync); it scores its samples whenever its training time has grown by --ttq-growth since the last score,
+# and at the cap. The clock stops while it scores: evaluation is not training time.
 
 
-def time_to_quality(args, device, sides: dict, evaluator) -> dict:
-    """Seconds of training until conditional samples reach the class-accuracy target, per side."""
-    from ganlib.metrics import class_accuracy
+class CourseConditional(torch.nn.Module):
+    """The course loop's conditional generator behind ganlib's ``G(z, labels)`` call (for scoring)."""
 
-    out = {"target_class_accuracy": args.ttq_target, "cap_s": args.ttq_cap, "eval_every_steps": args.ttq_every,
-           "samples_per_eval": 100 * NUM_CLASSES, "sampling": "generator in eval mode, 100 per class"}
-    for side, (run, module, sample) in sides.items():
-        labels = torch.arange(NUM_CLASSES, device=device).repeat(100)
-        z = torch.randn(labels.numel(), Z_DIM, generator=torch.Generator().manual_seed(1)).to(device)
-        state = {"train_s": 0.0, "resumed": 0.0, "steps": 0, "curve": [], "reached": False}
+    def __init__(self, gen: torch.nn.Module) -> None:
+        super().__init__()
+        self.gen = gen
 
-        def check(step: int) -> bool:
-            sync(device)
-            state["train_s"] += time.perf_counter() - state["resumed"]
-            state["steps"] += args.ttq_every
-            module.eval()
-            with torch.no_grad():
-                accuracy = class_accuracy(evaluator, sample(z, labels), labels, scale="tanh")
-            module.train()
-            state["curve"].append([state["steps"], round(state["train_s"], 2), round(accuracy, 4)])
-            print(f"  time to quality, {side}: step {state['steps']}, {state['train_s']:.1f} s, "
-                  f"class accuracy {accuracy:.3f}", flush=True)
-            state["reached"] = accuracy >= args.ttq_target
-            done = state["reached"] or state["train_s"] >= args.ttq_cap
-            state["resumed"] = time.perf_counter()
-            return done
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.gen(base.combine_vectors(z, base.get_one_hot_labels(labels, NUM_CLASSES)))
 
+
+class CourseMLP(torch.nn.Module):
+    """The course loop's MLP generator, its flat outputs shaped as images ``(n, 1, 28, 28)``."""
+
+    def __init__(self, gen: torch.nn.Module) -> None:
+        super().__init__()
+        self.gen = gen
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.gen(z).view(-1, 1, 28, 28)
+
+
+@dataclasses.dataclass
+class Side:
+    """One side of a time-to-quality race: how it trains, and the generator it is scored with."""
+
+    recipe: Recipe
+    loop: str
+    train: Callable[[Callable[[int], bool]], None]  # train(check): call check(steps) every --ttq-every steps
+    sampler: Callable[[], torch.nn.Module]  # the generator to score now, in eval mode
+
+
+def ttq_sides(task: str, args, device) -> dict[str, Side]:
+    """Fresh networks for both sides of ``task``: the course loop with the course material's plain
+    recipe, and ganlib with its improved one, on the same architectures."""
+    conditional = task == "cgan_acc95"
+    plain, improved = (PLAIN_CGAN, IMPROVED_CGAN) if conditional else (PLAIN_MLP, IMPROVED_MLP)
+    num_classes = NUM_CLASSES if conditional else None
+    every = args.ttq_every
+
+    seed_everything(args.seed)
+    if conditional:
+        gen = base.CondGenerator(Z_DIM + NUM_CLASSES).to(device)
+        disc = base.CondDiscriminator(1 + NUM_CLASSES).to(device)
+        gen.apply(base.weights_init)
+        disc.apply(base.weights_init)
+        course_loop, course_sampler = base.train_cond_gan, CourseConditional(gen)
+    else:
+        gen, disc = base.Generator(Z_DIM).to(device), base.Discriminator().to(device)
+        course_loop, course_sampler = base.train_mlp_gan, CourseMLP(gen)
+    gen_opt = torch.optim.Adam(gen.parameters(), lr=plain.lr, betas=plain.betas)
+    disc_opt = torch.optim.Adam(disc.parameters(), lr=plain.lr_d or plain.lr, betas=plain.betas)
+    loader = base.mnist_loader(str(args.data_root), plain.batch_size, normalize=conditional, workers=args.workers)
+    extra = (NUM_CLASSES,) if conditional else ()
+
+    def train_baseline(check: Callable[[int], bool]) -> None:
+        course_loop(gen, disc, gen_opt, disc_opt, loader, Z_DIM, *extra, device, 10**12,
+                    hook=lambda step: step % every == 0 and check(step))
+
+    seed_everything(args.seed)
+    if conditional:
+        G = OneHotConditionalGenerator(Z_DIM, NUM_CLASSES).to(device)
+        D = OneHotConditionalDiscriminator(NUM_CLASSES).to(device)
+        G.apply(init_dcgan_weights)  # as scripts/train_mnist_checkpoints.py trains the shipped one
+        D.apply(init_dcgan_weights)
+    else:
+        G, D = MLPGenerator(Z_DIM).to(device), MLPDiscriminator().to(device)
+    check_same_size(G, gen, f"{task} generator")
+    check_same_size(D, disc, f"{task} discriminator")
+    gan = make_gan_from_recipe(G, D, improved, z_dim=Z_DIM, num_classes=num_classes, seed=args.seed)
+    x, y = load_mnist(args.data_root, scale="tanh" if conditional else "unit", download=False, device=device)
+    batches = TensorBatches(x, y, batch_size=improved.batch_size, seed=args.seed)
+
+    def train_ganlib(check: Callable[[int], bool]) -> None:
+        fit(gan, batches, 10**12, log_every=every, on_log=lambda g: check(g.step), progress=False)  # True stops
+
+    def ganlib_sampler() -> torch.nn.Module:
+        if gan.ema is None:
+            return gan.G
+        # the weight average with BatchNorm statistics recomputed on fresh noise, as the shipped weights
+        return recalibrate_batchnorm(copy.deepcopy(gan.ema.module), Z_DIM, num_classes,
+                                     num_batches=args.ttq_bn_batches, seed=args.seed)
+
+    return {"baseline": Side(plain, f"benchmarks/baseline_loops.py {course_loop.__name__}", train_baseline,
+                             lambda: course_sampler),
+            "ganlib": Side(improved, "ganlib.train.fit + gan_step (ganlib.recipes)", train_ganlib, ganlib_sampler)}
+
+
+def ttq_scorer(task: str, args, evaluator, data_root) -> Callable[[torch.nn.Module], float]:
+    """``score(G)``: the task's metric of ``G``'s samples from fixed noise, as the notebooks compute it."""
+    from ganlib.metrics import class_accuracy, features, frechet_distance
+
+    n = args.ttq_samples
+    z = torch.randn(n, Z_DIM, generator=torch.Generator().manual_seed(args.seed + 1))
+    if task == "cgan_acc95":
+        labels = torch.arange(n) % NUM_CLASSES  # every class equally often
+
+        def score(G: torch.nn.Module) -> float:
+            return class_accuracy(evaluator, sample(G, z, labels), labels, scale="tanh")
+    else:
+        x_test, _ = load_mnist(data_root, train=False, scale="unit", download=False)
+        real = features(evaluator, x_test)  # the test set, as notebook 01 scores against it
+
+        def score(G: torch.nn.Module) -> float:
+            return frechet_distance(real, features(evaluator, sample(G, z), scale="unit"))
+    return score
+
+
+def race(side: Side, score: Callable[[torch.nn.Module], float], target: float, higher_is_better: bool,
+         args, device, label: str) -> dict:
+    """Train one side until its metric meets ``target`` or its training time reaches the cap."""
+    cap = args.ttq_cap
+    clock = {"train_s": 0.0, "since": 0.0, "next_eval": 0.0, "eval_s": 0.0}
+    curve, curve_steps, reached_at = [], [], None
+
+    def check(step: int) -> bool:
         sync(device)
-        state["resumed"] = time.perf_counter()
-        if side == "baseline":
-            run(10**9, hook=lambda step: step % args.ttq_every == 0 and check(step))
-        else:
-            run(10**9, on_log=lambda gan: check(gan.step), log_every=args.ttq_every)  # True stops fit
-        out[side] = {"reached": state["reached"], "seconds": round(state["train_s"], 2) if state["reached"] else None,
-                     "steps": state["steps"], "trained_s": round(state["train_s"], 2),
-                     "best_class_accuracy": max((c[2] for c in state["curve"]), default=None),
-                     "curve_step_seconds_accuracy": state["curve"],
-                     "summary": (f"{state['train_s']:.1f} s ({state['steps']} steps)" if state["reached"]
-                                 else f"not reached within {args.ttq_cap:g} s")}
+        clock["train_s"] += time.perf_counter() - clock["since"]
+        out_of_time = clock["train_s"] >= cap
+        if clock["train_s"] >= clock["next_eval"] or out_of_time:
+            eval_started = time.perf_counter()
+            value = score(side.sampler())
+            clock["eval_s"] += time.perf_counter() - eval_started
+            curve.append([round(clock["train_s"], 3), round(value, 5)])
+            curve_steps.append(step)
+            print(f"  time to quality, {label}: step {step}, {clock['train_s']:.1f} s, {value:.4f}", flush=True)
+            clock["next_eval"] = clock["train_s"] * (1 + args.ttq_growth)
+            if (value >= target) if higher_is_better else (value <= target):
+                nonlocal reached_at
+                reached_at = len(curve) - 1
+                return True
+        sync(device)
+        clock["since"] = time.perf_counter()  # the clock restarts after scoring
+        return out_of_time
+
+    sync(device)
+    clock["since"] = time.perf_counter()
+    side.train(check)
+    best = (max if higher_is_better else min)((v for _, v in curve), default=None)
+    return {"reached": reached_at is not None,
+            "seconds": curve[reached_at][0] if reached_at is not None else None,
+            "steps_to_target": curve_steps[reached_at] if reached_at is not None else None,
+            "trained_s": round(clock["train_s"], 3), "steps": curve_steps[-1] if curve_steps else 0,
+            "best": best, "eval_s": round(clock["eval_s"], 1),
+            "recipe": dataclasses.asdict(side.recipe), "loop": side.loop,
+            "curve": curve, "curve_steps": curve_steps}
+
+
+def time_to_quality(task: str, args, device, evaluator) -> dict:
+    """Both sides of one task, one after the other on this device: seconds to target and their curves."""
+    title, metric, target, higher_is_better = TTQ_TASKS[task]
+    score = ttq_scorer(task, args, evaluator, args.data_root)
+    out = {"baseline_s": None, "ganlib_s": None, "cap_s": args.ttq_cap, "device": str(device),
+           "title": title, "metric": metric, "target": target, "higher_is_better": higher_is_better,
+           "eval_samples": args.ttq_samples, "check_every_steps": args.ttq_every, "eval_growth": args.ttq_growth,
+           "sampling": "fixed noise, generator in eval mode; the baseline's own BatchNorm running statistics; "
+                       "ganlib's EMA generator with its BatchNorm statistics recomputed on fresh noise "
+                       "(ganlib.sampling.recalibrate_batchnorm), as the shipped weights"}
+    for name, side in ttq_sides(task, args, device).items():
+        out[name] = race(side, score, target, higher_is_better, args, device, f"{task} {name}")
+        out[f"{name}_s"] = out[name]["seconds"]
     return out
 
 
@@ -276,16 +411,31 @@ def markdown_table(results: dict) -> str:
         lines.append(f"| {TITLES[name]} | {r['device_name']} | {r['batch_size']} | {r['steps_timed']} | "
                      f"{r['baseline_img_per_s']:,.0f} | {r['ganlib_img_per_s']:,.0f}{compiled} | "
                      f"{r['speedup']:.2f}x | {H100_TARGETS[name]:g}x |")
-    ttq = results.get("time_to_quality")
-    if ttq:
-        lines += ["", f"Time to quality (conditional DCGAN, training seconds until {ttq['target_class_accuracy']:.0%} "
-                  f"of conditional samples are classified as their class by the MNIST evaluator; "
-                  f"device {ttq.get('device_name', '?')}):", "",
-                  "| loop | time to quality | best class accuracy |", "| --- | --- | --- |"]
-        for side in ("baseline", "ganlib"):
-            if side in ttq:
-                best = ttq[side]["best_class_accuracy"]
-                lines.append(f"| {side} | {ttq[side]['summary']} | {best if best is not None else '-'} |")
+    if len(lines) == 2:  # no speed loop measured (--ttq-only on a fresh results file)
+        lines = []
+    ttq = results.get("time_to_quality") or {}
+    tasks = [task for task in TTQ_TASKS if isinstance(ttq.get(task), dict)]
+    if tasks:
+        lines += [""] if lines else []
+        lines += ["Time to quality: training seconds until the target (evaluation not counted); the course loop "
+                  "with the course material's recipe against ganlib with its improved recipe (`ganlib.recipes`), "
+                  "each side capped:", "",
+                  "| target | device | cap | baseline (course loop) | ganlib (improved recipe) |",
+                  "| --- | --- | --- | --- | --- |"]
+        for task in tasks:
+            entry = ttq[task]
+            cells = []
+            for side in ("baseline", "ganlib"):
+                detail = entry.get(side) or {}
+                if entry.get(f"{side}_s") is not None:
+                    cells.append(f"{entry[f'{side}_s']:.1f} s ({detail.get('steps_to_target')} steps)")
+                elif detail:
+                    best = detail.get("best")
+                    cells.append(f"not reached (best {best:.4g})" if best is not None else "not reached")
+                else:
+                    cells.append(entry.get("skipped", "-"))
+            lines.append(f"| {entry.get('title', task)} | {entry.get('device_name', entry.get('device', '?'))} | "
+                         f"{entry.get('cap_s', 0):g} s | {cells[0]} | {cells[1]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -308,9 +458,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also time ganlib with make_gan(compile=MODE), e.g. default or reduce-overhead")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--ttq-cap", type=float, default=0.0,
-                   help="time to quality: training-seconds cap per side for the conditional GAN (0: skip)")
-    p.add_argument("--ttq-target", type=float, default=0.95)
-    p.add_argument("--ttq-every", type=int, default=100, help="steps between class-accuracy checks")
+                   help="time to quality: training-seconds cap per side (0: skip time to quality)")
+    p.add_argument("--ttq-only", action="store_true", help="skip the speed loops: time to quality only")
+    p.add_argument("--ttq-tasks", default=",".join(TTQ_TASKS), help=f"comma-separated subset of {', '.join(TTQ_TASKS)}")
+    p.add_argument("--ttq-every", type=int, default=50, help="steps between looks at the training clock")
+    p.add_argument("--ttq-growth", type=float, default=0.1,
+                   help="score again once training time has grown by this fraction since the last score")
+    p.add_argument("--ttq-samples", type=int, default=2000, help="generated images per score (notebooks: 2000)")
+    p.add_argument("--ttq-bn-batches", type=int, default=40,
+                   help="noise batches of 256 for recomputing the EMA generator's BatchNorm statistics")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--note", default="", help="free text stored with the results (e.g. machine load)")
     args = p.parse_args(argv)
@@ -318,6 +474,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = sorted(set(args.only) - set(LOOPS))
     if unknown:
         p.error(f"unknown loop(s) {unknown}; choose from {', '.join(LOOPS)}")
+    args.ttq_tasks = [task.strip() for task in args.ttq_tasks.split(",") if task.strip()]
+    unknown = sorted(set(args.ttq_tasks) - set(TTQ_TASKS))
+    if unknown:
+        p.error(f"unknown time-to-quality task(s) {unknown}; choose from {', '.join(TTQ_TASKS)}")
+    if args.ttq_only and not args.ttq_cap > 0:
+        p.error("--ttq-only needs --ttq-cap SECONDS (> 0)")
+    if args.ttq_only:
+        args.only = []
     args.data_root = resolve_data_root(args.data_root)
     return args
 
@@ -337,7 +501,6 @@ def main(argv: list[str] | None = None) -> dict:
           f"load average {machine.get('load_average_1_5_15_at_start')}", flush=True)
 
     builders = {"mlp": mlp_sides, "cgan": cgan_sides, "acgan": acgan_sides}
-    ttq_sides = None
     for name in args.only:
         steps, warmup = DEFAULT_STEPS[kind][name]
         steps, warmup = args.steps or steps, args.warmup if args.warmup is not None else warmup
@@ -368,27 +531,34 @@ def main(argv: list[str] | None = None) -> dict:
                 entry.update(ganlib_compiled_img_per_s=round(r_comp["img_per_s"], 1), compile_mode=compile_mode)
                 print(f"{name}: ganlib compiled ({compile_mode}) {r_comp['img_per_s']:,.0f} img/s", flush=True)
         results["loops"][name] = entry
-        if name == "cgan" and args.ttq_cap > 0:
-            ttq_sides = built[4]
         del built, baseline, ganlib_run
 
-    if ttq_sides is not None:
+    if args.ttq_cap > 0:
+        old = results.get("time_to_quality") or {}
+        results["time_to_quality"] = ttq = {task: old[task] for task in TTQ_TASKS if task in old}
         try:
             from ganlib.pretrained import load_pretrained
 
             evaluator = load_pretrained("mnist_evaluator", device)
         except (FileNotFoundError, ValueError, ImportError) as error:
-            results["time_to_quality"] = {"skipped": f"no MNIST evaluator: {error}"}
-        else:
-            # Fresh models for both sides: time to quality starts from initialisation.
-            fresh = cgan_sides(args, device)[4]
-            results["time_to_quality"] = {**time_to_quality(args, device, fresh, evaluator),
-                                          "device": str(device), "device_name": device_name,
-                                          "measured_at": started_at}
+            evaluator, skipped = None, f"no MNIST evaluator: {error}"
+        for task in args.ttq_tasks:
+            print(f"time to quality: {TTQ_TASKS[task][0]} (cap {args.ttq_cap:g} s a side)", flush=True)
+            if evaluator is None:
+                entry = {"baseline_s": None, "ganlib_s": None, "cap_s": args.ttq_cap, "device": str(device),
+                         "skipped": skipped}
+            else:
+                entry = time_to_quality(task, args, device, evaluator)
+            ttq[task] = {**entry, "device_name": device_name, "measured_at": started_at,
+                         "torch_version": torch.__version__, "cpu_threads": torch.get_num_threads()}
     if hasattr(os, "getloadavg"):
         machine["load_average_1_5_15_at_end"] = [round(v, 2) for v in os.getloadavg()]
     machine["note"] = args.note
-    results["machine"] = machine
+    if args.only:  # the machine block describes the speed loops; --ttq-only leaves it as it was
+        results["machine"] = machine
+    if args.ttq_cap > 0:
+        for task in args.ttq_tasks:
+            results["time_to_quality"][task]["machine"] = machine
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     table = markdown_table(results)

@@ -78,6 +78,74 @@ def test_bench_writes_results_schema(tmp_path, monkeypatch, bench):
 def test_bench_rejects_unknown_loop(bench):
     with pytest.raises(SystemExit):
         bench.parse_args(["--only", "stylegan"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--ttq-tasks", "cgan_acc99"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--ttq-only"])  # without a cap there is nothing to run
+
+
+def test_time_to_quality_writes_both_tasks_and_plots_them(tmp_path, bench):
+    # 130 images: enough for the recipes' batch of 128; a cap of 0.01 s stops each side at its first look.
+    make_tiny_data(tmp_path / "data", n_mnist=130)
+    out = tmp_path / "results.json"
+    bench.main(["--device", "cpu", "--threads", "1", "--ttq-only", "--ttq-cap", "0.01", "--ttq-every", "1",
+                "--ttq-samples", "20", "--ttq-bn-batches", "1", "--data-root", str(tmp_path / "data"),
+                "--out", str(out)])
+    results = json.loads(out.read_text())
+    assert results["loops"] == {} and "machine" not in results  # --ttq-only: no speed loops, no machine block
+    ttq = results["time_to_quality"]
+    assert set(ttq) == {"cgan_acc95", "mlp_fd10"}
+    for task, entry in ttq.items():
+        assert {"baseline_s", "ganlib_s", "cap_s", "device"} <= set(entry), task
+        assert entry["cap_s"] == 0.01 and entry["device"] == "cpu" and "load_average_1_5_15_at_end" in entry["machine"]
+        for side in ("baseline", "ganlib"):
+            detail = entry[side]
+            assert entry[f"{side}_s"] is None and detail["reached"] is False  # random digits never get there
+            assert detail["steps"] == 1 and len(detail["curve"]) == 1 and detail["trained_s"] >= 0.01
+            seconds, value = detail["curve"][0]
+            assert seconds == pytest.approx(detail["trained_s"], abs=1e-3) and value == detail["best"]
+        assert entry["ganlib"]["recipe"]["ema_decay"] is not None and entry["baseline"]["recipe"]["ema_decay"] is None
+    assert 0.0 <= ttq["cgan_acc95"]["ganlib"]["best"] <= 1.0 and ttq["mlp_fd10"]["ganlib"]["best"] > 0
+    assert ttq["cgan_acc95"]["ganlib"]["recipe"]["mismatch_weight"] == 1.0
+    assert ttq["mlp_fd10"]["ganlib"]["recipe"]["r1_gamma"] == 1.0
+    table = out.with_suffix(".md").read_text()
+    assert table.startswith("Time to quality") and "not reached" in table
+
+    from plot_time_to_quality import main as plot_main
+
+    image = plot_main([str(out), "--out", str(tmp_path / "ttq.png")])
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_time_to_quality_does_not_count_evaluation_time(bench):
+    import argparse
+    import time
+
+    from ganlib.recipes import PLAIN_MLP
+
+    values = iter([0.5, 0.8, 0.97, 0.99])
+
+    def slow_score(G):
+        time.sleep(0.05)  # scoring takes far longer than these "training steps"
+        return next(values)
+
+    def train(check):
+        step = 0
+        while True:
+            step += 2
+            if check(step):
+                return
+
+    args = argparse.Namespace(ttq_cap=60.0, ttq_growth=0.0)
+    side = bench.Side(PLAIN_MLP, "fake loop", train, lambda: None)
+    result = bench.race(side, slow_score, 0.95, True, args, torch.device("cpu"), "test")
+    assert result["reached"] and result["steps_to_target"] == 6 and len(result["curve"]) == 3
+    assert result["eval_s"] >= 0.15 and result["seconds"] < 0.05  # three scores, but almost no training time
+    assert [v for _, v in result["curve"]] == [0.5, 0.8, 0.97] and result["best"] == 0.97
+
+    capped = bench.race(side, lambda G: 0.1, 0.95, True, argparse.Namespace(ttq_cap=0.0, ttq_growth=0.0),
+                        torch.device("cpu"), "test")
+    assert not capped["reached"] and capped["seconds"] is None and capped["steps"] == 2
 
 
 def test_baseline_models_match_ganlib_sizes(bench):
@@ -173,16 +241,21 @@ def test_no_host_sync_inside_cuda_steps():
     gan = make_gan(OneHotConditionalGenerator(8, 10, hidden_dim=8).to(device),
                    OneHotConditionalDiscriminator(10, hidden_dim=8).to(device), z_dim=8, num_classes=10,
                    ema_decay=0.99)
+    levers = make_gan(OneHotConditionalGenerator(8, 10, hidden_dim=8).to(device),
+                      OneHotConditionalDiscriminator(10, hidden_dim=8).to(device), z_dim=8, num_classes=10,
+                      ema_decay=0.99, real_target=0.9, r1_gamma=1.0, mismatch_weight=1.0)  # every recipe lever on
     acgan = make_acgan(ACGANGenerator(128, width=16).to(device), ACGANCritic(10, width=16).to(device), ema_decay=0.99)
     x28, x32 = torch.rand(8, 1, 28, 28, device=device), torch.rand(8, 3, 32, 32, device=device)
     y = torch.arange(8, device=device) % 10
     with trusted_labels():
-        gan_step(gan, x28, y), acgan_step(acgan, x32, y, flip=True)  # warm-up: first EMA copy, lazy init
+        gan_step(gan, x28, y), gan_step(levers, x28, y)  # warm-up: first EMA copy, lazy init
+        acgan_step(acgan, x32, y, flip=True)
         torch.cuda.synchronize()
         torch.cuda.set_sync_debug_mode("error")
         try:
             for _ in range(2):
                 gan_step(gan, x28, y)
+                gan_step(levers, x28, y)
                 acgan_step(acgan, x32, y, flip=True)
         finally:
             torch.cuda.set_sync_debug_mode("default")
