@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from ganlib.data import TensorBatches, load_mnist, resolve_data_root
+from ganlib.learner_runs import LEARNER_RUNS
 from ganlib.models import (
     ACGANCritic,
     ACGANGenerator,
@@ -53,7 +54,7 @@ from ganlib.models import (
     OneHotConditionalGenerator,
     init_dcgan_weights,
 )
-from ganlib.recipes import IMPROVED_CGAN, IMPROVED_MLP, PLAIN_CGAN, PLAIN_MLP, Recipe, make_gan_from_recipe
+from ganlib.recipes import PLAIN_CGAN, PLAIN_MLP, Recipe, make_gan_from_recipe
 from ganlib.sampling import recalibrate_batchnorm, sample
 from ganlib.train import GAN, fit, make_gan
 from ganlib.utils import count_parameters, get_device, seed_everything
@@ -259,7 +260,9 @@ def ttq_sides(task: str, args, device) -> dict[str, Side]:
     """Fresh networks for both sides of ``task``: the course loop with the course material's plain
     recipe, and ganlib with its improved one, on the same architectures."""
     conditional = task == "cgan_acc95"
-    plain, improved = (PLAIN_CGAN, IMPROVED_CGAN) if conditional else (PLAIN_MLP, IMPROVED_MLP)
+    plain = PLAIN_CGAN if conditional else PLAIN_MLP
+    # ganlib's side: the recipe of the notebooks' own few-minute runs (ganlib.learner_runs)
+    improved = LEARNER_RUNS["cgan_onehot_mnist" if conditional else "mlp_gan_mnist"].recipes["improved"]
     num_classes = NUM_CLASSES if conditional else None
     every = args.ttq_every
 

@@ -50,6 +50,10 @@ TRAINING_COMMANDS = {
     "cifar10_critic_classifier": "python scripts/train_cifar10_classifier.py --model critic",
     "cifar10_evaluator": "python scripts/train_cifar10_classifier.py --model evaluator",
     "acgan_cifar10": "python scripts/train_acgan_cifar10.py",
+    # The course material's plain recipe, trained as long as the notebook's own run (its comparison).
+    "mlp_gan_mnist_plain": "python scripts/record_learner_runs.py --models mlp_gan_mnist",
+    "dcgan_mnist_plain": "python scripts/record_learner_runs.py --models dcgan_mnist",
+    "cgan_onehot_mnist_plain": "python scripts/record_learner_runs.py --models cgan_onehot_mnist",
 }
 KNOWN_NAMES = tuple(TRAINING_COMMANDS)
 # The evaluator whose features and predictions score generators of each data set.

@@ -360,7 +360,9 @@ def fit(
         num_steps: total number of steps to reach (not steps to add).
         step_fn: one training step; :func:`gan_step` by default.
         log_every: average the losses over this many steps into ``gan.history``; losses
-            are read back from the device only then.
+            are read back from the device only then. A loss that a step returns only
+            sometimes is averaged over the steps that returned it; choose ``log_every`` so
+            that every window holds one (e.g. at least ``gp_every`` and ``n_critic``).
         on_log: called with ``gan`` after each log (e.g. to show a sample grid or score
             samples); returning True stops training there.
         time_budget: stop at the first log after ``gan.seconds`` (training seconds, summed
@@ -393,8 +395,10 @@ def fit(
         restore_training(gan, load_checkpoint(checkpoint_path), batches)
     _check_all_labels(gan, batches)
 
+    # Per name: the sum of its values and how many steps returned it (a step may return
+    # a term only on some steps, e.g. a lazy penalty or a generator update every k steps).
     sums: dict[str, torch.Tensor] = {}
-    window = 0
+    counts: dict[str, int] = {}
     started = time.perf_counter()
     bar = tqdm(total=num_steps, initial=gan.step, disable=not progress or _tqdm_disabled_by_env(), desc="training",
                dynamic_ncols=True)
@@ -405,15 +409,15 @@ def fit(
                 losses = step_fn(gan, x_real, labels)
                 for name, value in losses.items():
                     sums[name] = sums[name] + value if name in sums else value.clone()
+                    counts[name] = counts.get(name, 0) + 1
                 gan.step += 1
-                window += 1
                 bar.update(1)
                 if gan.step % log_every == 0 or gan.step == num_steps:
-                    means = {name: float(total) / window for name, total in sums.items()}  # one sync per log
+                    means = {name: float(total) / counts[name] for name, total in sums.items()}  # one sync per log
                     gan.seconds += time.perf_counter() - started  # after the sync: the queued steps are done
                     _log(gan, means, max_abs_loss)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
-                    sums, window = {}, 0
+                    sums, counts = {}, {}
                     asked_to_stop = on_log is not None and on_log(gan) is True  # only an explicit True stops
                     out_of_time = time_budget is not None and gan.seconds >= time_budget
                     at_end = gan.step == num_steps or asked_to_stop or out_of_time

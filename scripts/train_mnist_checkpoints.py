@@ -38,43 +38,19 @@ import torch
 from torch import nn
 
 from ganlib.data import TensorBatches, load_mnist
-from ganlib.models import (
-    DCGANDiscriminator,
-    EmbeddingConditionalDiscriminator,
-    MLPDiscriminator,
-    OneHotConditionalDiscriminator,
-    init_dcgan_weights,
-)
-from ganlib.pretrained import build_model, output_scale, pretrained_info
+from ganlib.learner_runs import DISCRIMINATORS, build_networks
+from ganlib.pretrained import output_scale, pretrained_info
 from ganlib.recipes import RECIPES, Recipe, make_gan_from_recipe
 from ganlib.sampling import recalibrate_batchnorm
 from ganlib.train import GAN, fit
-from ganlib.utils import get_device, seed_everything
+from ganlib.utils import get_device
 
 REPO = Path(__file__).resolve().parent.parent  # for runs/; ganlib itself is pip-installed
 
-# The discriminator each generator trains against. The generator's class, constructor
-# arguments, value range and classes come from the registry (ganlib/weights/manifest.json).
-DISCRIMINATORS: dict[str, dict] = {
-    "mlp_gan_mnist": {"class": MLPDiscriminator, "kwargs": {}, "dcgan_init": False},
-    "dcgan_mnist": {"class": DCGANDiscriminator, "kwargs": {"image_channels": 1, "hidden_dim": 64},
-                    "dcgan_init": True},
-    "cgan_onehot_mnist": {"class": OneHotConditionalDiscriminator,
-                          "kwargs": {"num_classes": 10, "image_channels": 1, "hidden_dim": 64}, "dcgan_init": True},
-    "cgan_embedding_mnist": {"class": EmbeddingConditionalDiscriminator,
-                             "kwargs": {"num_classes": 10, "image_channels": 1, "hidden_dim": 64}, "dcgan_init": True},
-}
-
-
 def build(name: str, recipe: Recipe, device: torch.device, seed: int) -> GAN:
-    """Fresh generator and discriminator for ``name``, wrapped by make_gan."""
-    spec, d_spec = pretrained_info(name), DISCRIMINATORS[name]
-    seed_everything(seed)
-    G = build_model(name).to(device)
-    D = d_spec["class"](**d_spec["kwargs"]).to(device)
-    if d_spec["dcgan_init"]:
-        G.apply(init_dcgan_weights)
-        D.apply(init_dcgan_weights)
+    """Fresh generator and discriminator for ``name`` (``ganlib.learner_runs.build_networks``), wrapped by make_gan."""
+    spec = pretrained_info(name)
+    G, D = build_networks(name, device, seed=seed)
     return make_gan_from_recipe(G, D, recipe, z_dim=spec["kwargs"]["z_dim"], num_classes=spec["num_classes"],
                                 seed=seed)
 

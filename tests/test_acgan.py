@@ -19,6 +19,7 @@ from ganlib.acgan_training import (
 from ganlib.checkpoints import load_checkpoint
 from ganlib.classifier import evaluate_accuracy, train_classifier
 from ganlib.data import TensorBatches
+from ganlib.data.cifar10 import CIFAR10_CLASSES
 from ganlib.losses import gradient_penalty
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.train import fit
@@ -294,3 +295,59 @@ def test_acgan_script_starts_the_critic_from_a_classifier(tiny_cifar):
     D = load_checkpoint(out / "checkpoint.pt")["discriminator"]
     # After one step at a vanishing learning rate the critic still holds the classifier's weights.
     torch.testing.assert_close(D["fc10.weight"], classifier.state_dict()["fc10.weight"], atol=1e-6, rtol=0)
+
+
+def test_fit_averages_a_lazy_term_over_the_steps_that_computed_it():
+    torch.manual_seed(0)
+    G, D = ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4)
+    gan = make_acgan(G, D)
+    x, y = torch.rand(8, 3, 32, 32) * 2 - 1, torch.arange(8) % 10
+    seen = []
+
+    def step(gan, xb, yb):  # records what acgan_step returned, to average by hand
+        out = acgan_step(gan, xb, yb, gp_every=2, n_critic=4)
+        seen.append({k: float(v) for k, v in out.items()})
+        return out
+
+    fit(gan, iter(lambda: (x, y), None), 4, step_fn=step, log_every=4, progress=False)
+    assert [("loss_gp" in s, "loss_g_adv" in s) for s in seen] == [(True, False), (False, False),
+                                                                   (True, False), (False, True)]
+    gp = [s["loss_gp"] for s in seen if "loss_gp" in s]
+    assert gan.history["loss_gp"] == [pytest.approx(sum(gp) / 2)]
+    assert gan.history["loss_g_adv"] == [pytest.approx(seen[-1]["loss_g_adv"])]
+
+
+def test_lazy_penalty_is_weighted_by_its_period():
+    """On a penalty step, gp_every=k must give the penalty k times its usual weight."""
+    x, y = torch.rand(6, 3, 32, 32) * 2 - 1, torch.arange(6) % 10
+    grads = {}
+    for k in (1, 3):
+        torch.manual_seed(0)
+        gan = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4), lr=1e-12)
+        gan.opt_d.step = lambda: None  # keep D's gradient for inspection
+        acgan_step(gan, x, y, gp_every=k)
+        grads[k] = gan.D.fc1.weight.grad.clone()
+    torch.manual_seed(0)
+    gan = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4), lr=1e-12)
+    gan.opt_d.step = lambda: None
+    acgan_step(gan, x, y, lambda_gp=0.0)
+    no_gp = gan.D.fc1.weight.grad.clone()
+    torch.testing.assert_close(grads[3] - no_gp, 3 * (grads[1] - no_gp), rtol=1e-4, atol=1e-6)
+
+
+def test_ship_script_scores_a_finished_run_and_refuses_an_unfinished_one(tiny_cifar):
+    train, ship = _load_script("train_acgan_cifar10"), _load_script("ship_acgan_cifar10")
+    out = tiny_cifar / "gan"
+    common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"), "--g-width", "4",
+              "--d-width", "4", "--batch-size", "10", "--log-every", "1", "--eval-samples", "10"]
+    out.mkdir()
+    (out / "STOP").touch()
+    train.main(common + ["--steps", "2"])
+    (out / "metrics.json").write_text('{"finished": false}')
+    with pytest.raises(SystemExit, match="not finished"):
+        ship.main(["--run", str(out), "--no-manifest", "--data-root", str(tiny_cifar / "data")])
+    (out / "STOP").unlink()
+    train.main(common + ["--steps", "2", "--resume"])
+    found = ship.main(["--run", str(out), "--no-manifest", "--samples", "20", "--data-root", str(tiny_cifar / "data")])
+    assert set(found["per_class_accuracy"]) == set(CIFAR10_CLASSES)
+    assert 0 <= found["class_accuracy"] <= 1 and found["real_vs_real_fd"] > 0

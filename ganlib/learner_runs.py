@@ -1,0 +1,129 @@
+"""The learner's own training runs in notebooks 01-03: which networks, which recipes, how long.
+
+Each notebook trains its GAN for a few minutes of CPU time (``minutes``) with an improved
+recipe and compares it with the course material's plain recipe trained for the same time.
+This module is the one place that says what those runs are, so that the notebooks, the
+script that records them (``scripts/record_learner_runs.py``), the training script of the
+shipped weights and the tests agree::
+
+    G, D = build_networks("mlp_gan_mnist", device)
+    gan = make_gan_from_recipe(G, D, LEARNER_RUNS["mlp_gan_mnist"].recipes["improved"], z_dim=64)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ganlib.metrics import evaluate_generator
+from ganlib.models import (
+    DCGANDiscriminator,
+    EmbeddingConditionalDiscriminator,
+    MLPDiscriminator,
+    OneHotConditionalDiscriminator,
+    init_dcgan_weights,
+)
+from ganlib.pretrained import build_model, pretrained_info
+from ganlib.recipes import (
+    FAST_CGAN,
+    FAST_DCGAN,
+    FAST_MLP,
+    PLAIN_CGAN,
+    PLAIN_DCGAN,
+    PLAIN_MLP,
+    Recipe,
+    make_gan_from_recipe,
+)
+from ganlib.train import GAN
+from ganlib.utils import seed_everything
+
+# The discriminator each shipped MNIST generator trains against (the generator itself comes
+# from the registry, ganlib/weights/manifest.json), and whether both get DCGAN's N(0, 0.02) init.
+DISCRIMINATORS: dict[str, tuple[type[nn.Module], dict, bool]] = {
+    "mlp_gan_mnist": (MLPDiscriminator, {}, False),
+    "dcgan_mnist": (DCGANDiscriminator, {"image_channels": 1, "hidden_dim": 64}, True),
+    "cgan_onehot_mnist": (OneHotConditionalDiscriminator, {"num_classes": 10, "image_channels": 1, "hidden_dim": 64},
+                          True),
+    "cgan_embedding_mnist": (EmbeddingConditionalDiscriminator,
+                             {"num_classes": 10, "image_channels": 1, "hidden_dim": 64}, True),
+}
+
+
+@dataclass(frozen=True)
+class LearnerRun:
+    """One notebook's own training run.
+
+    Attributes:
+        notebook: the notebook's number, e.g. ``"01"``.
+        minutes: default training time (training seconds only, not evaluation).
+        recipes: ``{"plain": the course material's recipe, "improved": the notebook's default}``.
+        plain_name: registry name of the recorded plain run (its generator ships).
+    """
+
+    notebook: str
+    minutes: float
+    recipes: dict[str, Recipe]
+    plain_name: str
+
+
+LEARNER_RUNS: dict[str, LearnerRun] = {
+    "mlp_gan_mnist": LearnerRun("01", 3.0, {"plain": PLAIN_MLP, "improved": FAST_MLP}, "mlp_gan_mnist_plain"),
+    "dcgan_mnist": LearnerRun("02", 3.0, {"plain": PLAIN_DCGAN, "improved": FAST_DCGAN}, "dcgan_mnist_plain"),
+    "cgan_onehot_mnist": LearnerRun("03", 3.0, {"plain": PLAIN_CGAN, "improved": FAST_CGAN},
+                                    "cgan_onehot_mnist_plain"),
+}
+
+
+def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int = 0) -> tuple[nn.Module, nn.Module]:
+    """A fresh generator and discriminator pair for a shipped MNIST model, seeded, on ``device``.
+
+    Args:
+        name: a key of :data:`DISCRIMINATORS`, e.g. ``"dcgan_mnist"``.
+        device: where the networks go.
+        seed: seeds the weight initialisation.
+
+    Returns:
+        ``(G, D)`` in training mode.
+    """
+    if name not in DISCRIMINATORS:
+        raise ValueError(f"No training pair for {name!r}; known: {', '.join(DISCRIMINATORS)}.")
+    d_class, d_kwargs, dcgan_init = DISCRIMINATORS[name]
+    seed_everything(seed)
+    G, D = build_model(name), d_class(**d_kwargs)
+    if dcgan_init:
+        G.apply(init_dcgan_weights)
+        D.apply(init_dcgan_weights)
+    return G.to(device), D.to(device)
+
+
+def build_learner_gan(name: str, recipe: str | Recipe, device: torch.device | str = "cpu", *, seed: int = 0) -> GAN:
+    """The training state of a notebook's own run: its networks and ``recipe`` ("plain", "improved" or a Recipe)."""
+    if isinstance(recipe, str):
+        recipes = LEARNER_RUNS[name].recipes
+        if recipe not in recipes:
+            raise ValueError(f"recipe must be one of {sorted(recipes)} or a ganlib.recipes.Recipe, got {recipe!r}.")
+        recipe = recipes[recipe]
+    G, D = build_networks(name, device, seed=seed)
+    info = pretrained_info(name)
+    return make_gan_from_recipe(G, D, recipe, z_dim=info["kwargs"]["z_dim"], num_classes=info.get("num_classes"),
+                                seed=seed)
+
+
+def quality(name: str, gan: GAN, evaluator: nn.Module, x_test: torch.Tensor, real_features: torch.Tensor,
+            num_samples: int, *, seed: int = 0) -> dict[str, float]:
+    """FD, precision, recall (and class accuracy for a conditional GAN) of ``gan``'s sampler, rounded.
+
+    Args:
+        name: the model's registry name (gives its output range).
+        gan: the training state; its sampler (the EMA generator when there is one) is scored
+            in eval mode, as the notebooks draw it.
+        evaluator, x_test, real_features: the MNIST evaluator, test images in [0, 1] and their features.
+        num_samples: generated images to score.
+        seed: seed of the scoring noise.
+    """
+    scores = evaluate_generator(gan.sampler, evaluator, x_test, scale=pretrained_info(name)["scale"],
+                                num_classes=gan.num_classes, num_samples=num_samples,
+                                generator=torch.Generator().manual_seed(seed), real_features=real_features)
+    return {k: round(float(v), 4) for k, v in scores.items()}

@@ -1,0 +1,75 @@
+"""The learner's own runs of notebooks 01-03: one definition shared by notebooks, scripts and tests."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, build_networks
+from ganlib.recipes import PLAIN_MLP
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = {"01": "01_basic_gan", "02": "02_dcgan", "03": "03_conditional_gan"}
+
+
+def _parameters(notebook: str) -> dict:
+    """The literal assignments of a notebook's ``parameters`` cell."""
+    cells = json.loads((REPO / "notebooks" / f"{notebook}.ipynb").read_text())["cells"]
+    (cell,) = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    values = {}
+    for node in ast.parse("".join(cell["source"])).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return values
+
+
+@pytest.mark.parametrize("name", sorted(LEARNER_RUNS))
+def test_notebook_defaults_are_the_recorded_runs(name):
+    run = LEARNER_RUNS[name]
+    params = _parameters(NOTEBOOKS[run.notebook])
+    assert params["train_minutes"] == run.minutes
+    assert params["recipe"] == "improved"
+    assert set(run.recipes) == {"plain", "improved"}
+
+
+def test_build_learner_gan_uses_the_named_recipe_and_rejects_others():
+    gan = build_learner_gan("mlp_gan_mnist", "plain")
+    assert gan.opt_g.param_groups[0]["lr"] == PLAIN_MLP.lr and gan.ema is None and gan.r1_gamma == 0
+    improved = build_learner_gan("mlp_gan_mnist", "improved")
+    assert improved.ema is not None and improved.r1_gamma == LEARNER_RUNS["mlp_gan_mnist"].recipes["improved"].r1_gamma
+    with pytest.raises(ValueError, match="plain"):
+        build_learner_gan("mlp_gan_mnist", "fast")
+
+
+def test_build_networks_is_seeded_and_conditional_where_it_should_be():
+    G1, D1 = build_networks("cgan_onehot_mnist", seed=3)
+    G2, _ = build_networks("cgan_onehot_mnist", seed=3)
+    for a, b in zip(G1.parameters(), G2.parameters()):
+        torch.testing.assert_close(a, b)
+    z, labels = torch.randn(4, 64), torch.arange(4)
+    assert G1(z, labels).shape == (4, 1, 28, 28) and D1(G1(z, labels), labels).shape == (4, 1)
+    with pytest.raises(ValueError, match="known"):
+        build_networks("acgan_cifar10")
+
+
+def test_record_script_trains_both_recipes_for_the_time_given(tiny_mnist_root):
+    spec = importlib.util.spec_from_file_location("record_learner_runs", REPO / "scripts" / "record_learner_runs.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    recorded = script.main(["--models", "mlp_gan_mnist", "--minutes", "0.02", "--final-samples", "20",
+                            "--curve-samples", "20", "--log-every", "2", "--no-ship",
+                            "--data-root", str(tiny_mnist_root)])
+    runs = recorded["mlp_gan_mnist"]
+    for name in ("plain", "improved"):
+        run = runs[name]
+        assert run["training_seconds"] >= 0.02 * 60 and run["steps"] > 0 and run["cpu_seconds"] > 0
+        assert run["curve"][-1]["step"] == run["steps"] and {"fd", "precision", "recall"} <= set(run["metrics"])
+    assert runs["plain"]["settings"]["lr"] == PLAIN_MLP.lr
