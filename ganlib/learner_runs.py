@@ -126,4 +126,4 @@ def quality(name: str, gan: GAN, evaluator: nn.Module, x_test: torch.Tensor, rea
     scores = evaluate_generator(gan.sampler, evaluator, x_test, scale=pretrained_info(name)["scale"],
                                 num_classes=gan.num_classes, num_samples=num_samples,
                                 generator=torch.Generator().manual_seed(seed), real_features=real_features)
-    return {k: round(float(v), 4) for k, v in scores.items()}
+    return {k: v if isinstance(v, int) else round(float(v), 4) for k, v in scores.items()}

@@ -454,8 +454,14 @@ def _log(gan: GAN, means: dict[str, float], max_abs_loss: float) -> None:
             )
     gan.history.setdefault("step", []).append(gan.step)
     gan.history.setdefault("seconds", []).append(gan.seconds)
-    for name, value in means.items():
-        gan.history.setdefault(name, []).append(value)
+    logs = len(gan.history["step"])
+    # Every list stays aligned with "step": a term that no step of this window returned (a lazy
+    # penalty in a short window) gets NaN, which plots leave out.
+    for name in dict.fromkeys([*means, *gan.history]):  # each name once, in order
+        if name not in ("step", "seconds"):
+            values = gan.history.setdefault(name, [])
+            values.extend([math.nan] * (logs - 1 - len(values)))
+            values.append(means.get(name, math.nan))
 
 
 def training_levers(gan: GAN, batches: object | None = None) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import pytest
 import torch
@@ -315,6 +316,13 @@ def test_fit_averages_a_lazy_term_over_the_steps_that_computed_it():
     gp = [s["loss_gp"] for s in seen if "loss_gp" in s]
     assert gan.history["loss_gp"] == [pytest.approx(sum(gp) / 2)]
     assert gan.history["loss_g_adv"] == [pytest.approx(seen[-1]["loss_g_adv"])]
+
+    # Windows shorter than the period: the lists stay aligned with "step", NaN where nothing was computed.
+    fit(gan, iter(lambda: (x, y), None), 7, step_fn=step, log_every=1, progress=False)
+    h = gan.history
+    assert h["step"] == [4, 5, 6, 7] and all(len(h[k]) == 4 for k in h)
+    assert [math.isnan(v) for v in h["loss_gp"]] == [False, False, True, False]
+    assert [math.isnan(v) for v in h["loss_g_adv"]] == [False, True, True, True]
 
 
 def test_lazy_penalty_is_weighted_by_its_period():
