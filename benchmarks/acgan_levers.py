@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import torch
+from probe_log import append_record
 
 from ganlib.acgan_training import LabelledGenerator, acgan_step, make_acgan
 from ganlib.checkpoints import load_checkpoint
@@ -129,13 +127,7 @@ def main(argv=None) -> list[dict]:
                 "images_per_s": round(steps * batch / seconds, 1)}
         print(json.dumps(row), flush=True)
         results.append(row)
-    record = {"mode": args.mode, "machine": {"processor": platform.processor(), "cpu_count": os.cpu_count(),
-                                             "threads": torch.get_num_threads(), "torch": torch.__version__,
-                                             "load_average_at_end": os.getloadavg()},
-              "results": results}
-    path = Path(args.out)
-    old = json.loads(path.read_text()) if path.exists() else []
-    path.write_text(json.dumps(old + [record], indent=1))
+    append_record(args.out, mode=args.mode, results=results)
     return results
 
 

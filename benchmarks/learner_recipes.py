@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 import time
-from pathlib import Path
 
-import torch
+from probe_log import append_record
 
 from ganlib.data import TensorBatches, load_mnist
 from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, quality
@@ -74,12 +71,7 @@ def main(argv=None) -> list[dict]:
                           **quality(args.model, gan, evaluator, x_test, real, args.samples)})
         rows.append({"model": args.model, "recipe": text, "settings": dataclasses.asdict(recipe), "curve": curve,
                      "cpu_s": round(time.process_time() - cpu, 1)})
-    record = {"machine": {"processor": platform.processor(), "cpu_count": os.cpu_count(),
-                          "threads": torch.get_num_threads(), "load_average_at_end": os.getloadavg()},
-              "rows": rows}
-    path = Path(args.out)
-    old = json.loads(path.read_text()) if path.exists() else []
-    path.write_text(json.dumps(old + [record], indent=1))
+    append_record(args.out, rows=rows)
     return rows
 
 
