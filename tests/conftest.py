@@ -70,6 +70,15 @@ def make_tiny_mnist(root: Path, n_train: int = 40, n_test: int = 20) -> dict[str
 
 
 @pytest.fixture
+def tiny_mnist_writer():
+    """:func:`make_tiny_mnist` itself, for other sizes.
+
+    (``from conftest import ...`` is ambiguous in a test module: tests/browser has a conftest too.)
+    """
+    return make_tiny_mnist
+
+
+@pytest.fixture
 def tiny_mnist_root(tmp_path: Path) -> Path:
     """A data root holding a 40-image train / 20-image test MNIST in IDX format."""
     root = tmp_path / "data"

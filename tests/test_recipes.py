@@ -381,12 +381,11 @@ def test_recalibrate_batchnorm_averages_fresh_batch_statistics():
 
 
 @pytest.mark.parametrize("model, recipe", [("mlp_gan_mnist", "r1g1"), ("cgan_onehot_mnist", "improved")])
-def test_training_script_trains_a_recipe_and_writes_its_summary_next_to_out(tmp_path, monkeypatch, model, recipe):
+def test_training_script_trains_a_recipe_and_writes_its_summary_next_to_out(tmp_path, monkeypatch, model, recipe,
+                                                                           tiny_mnist_writer):
     import importlib.util
 
-    from conftest import make_tiny_mnist
-
-    make_tiny_mnist(tmp_path / "data", n_train=130)  # the recipes' batches hold up to 128 images
+    tiny_mnist_writer(tmp_path / "data", n_train=130)  # the recipes' batches hold up to 128 images
     monkeypatch.setenv("GANLIB_DATA", str(tmp_path / "data"))
     script = Path(__file__).resolve().parent.parent / "scripts" / "train_mnist_checkpoints.py"
     spec = importlib.util.spec_from_file_location("train_mnist_checkpoints", script)
