@@ -44,6 +44,7 @@ from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import evaluate_generator, features, load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.pretrained import load_pretrained
+from ganlib.sampling import sample
 from ganlib.train import fit, restore_training
 from ganlib.utils import count_parameters, fast_autocast_dtype, get_device, seed_everything
 
@@ -148,12 +149,7 @@ class Progress:
         return self.wall_before + time.perf_counter() - self.wall_start
 
     def grid(self, path: Path) -> None:
-        sampler = self.gan.sampler
-        was_training = sampler.training
-        sampler.eval()
-        with torch.no_grad():
-            save_image(to_unit_range(sampler(self.z_grid), "tanh"), path, nrow=10)
-        sampler.train(was_training)
+        save_image(to_unit_range(sample(self.gan.sampler, self.z_grid), "tanh"), path, nrow=10)
 
     def evaluate(self) -> dict:
         scores = evaluate_generator(LabelledGenerator(self.gan.sampler), self.evaluator, self.real, scale="tanh",
