@@ -6,7 +6,9 @@ what it learned:
 * class interpolation: keep ``z`` fixed and slide the class code from one class to
   another. The one-hot generator reads ``[z, c]`` with ``c`` a one-hot vector, so a
   "soft" vector ``c = (1 - t) * one_hot(a) + t * one_hot(b)`` is a point between two
-  classes; the embedding generator reads ``z * e``, so we blend the embeddings instead.
+  classes; the embedding generator reads ``z * e``, so we blend the embeddings instead;
+  the ACGAN generator of notebook 04 (wrapped in a :class:`LabelledGenerator`) reads
+  the code in the first entries of its noise, so the soft code goes there.
 * noise interpolation: keep the class fixed and move ``z`` along a straight line (lerp)
   or along the sphere where Gaussian noise lives (slerp).
 * truncation: draw ``z`` from a normal cut to ``[-t, t]``; small ``t`` gives typical,
@@ -23,6 +25,7 @@ from typing import Literal, Sequence
 import torch
 from torch import nn
 
+from ganlib.acgan_training import LabelledGenerator
 from ganlib.models.cgan import EmbeddingConditionalGenerator, OneHotConditionalGenerator
 from ganlib.noise import TruncationMethod, check_labels, lerp, slerp, truncated_noise
 
@@ -83,7 +86,8 @@ def _num_classes(G: nn.Module) -> int:
     if not isinstance(num_classes, int):
         raise ValueError(
             f"{type(G).__name__} is not a conditional generator (no num_classes); "
-            "use a OneHotConditionalGenerator or an EmbeddingConditionalGenerator."
+            "use a OneHotConditionalGenerator, an EmbeddingConditionalGenerator or an ACGAN "
+            "generator wrapped in ganlib.acgan_training.LabelledGenerator."
         )
     return num_classes
 
@@ -115,9 +119,11 @@ def run_with_class_code(G: nn.Module, z: torch.Tensor, class_code: torch.Tensor)
     """Run a conditional generator on noise and (soft) class vectors, bypassing labels.
 
     Args:
-        G: a :class:`OneHotConditionalGenerator` (reads ``[z, code]``) or an
+        G: a :class:`OneHotConditionalGenerator` (reads ``[z, code]``), an
             :class:`EmbeddingConditionalGenerator` (reads ``z * (code @ embeddings)``, a
-            blend of the class embeddings), in eval mode.
+            blend of the class embeddings) or a :class:`LabelledGenerator` around an ACGAN
+            generator (reads ``z`` with its first ``num_classes`` entries replaced by the
+            code), in eval mode.
         z: noise ``(n, z_dim)``.
         class_code: class vectors ``(n, num_classes)``; one-hot rows give exactly what
             ``G(z, labels)`` gives.
@@ -141,9 +147,11 @@ def run_with_class_code(G: nn.Module, z: torch.Tensor, class_code: torch.Tensor)
     if isinstance(G, EmbeddingConditionalGenerator):
         # A soft code times the embedding table is the same blend of the class embeddings.
         return G.body(z * (class_code @ G.label_embedding.weight))
+    if isinstance(G, LabelledGenerator):
+        return G.G(torch.cat([class_code, z[:, num_classes:]], dim=1))
     raise ValueError(
-        f"run_with_class_code does not know how {type(G).__name__} reads its class; "
-        "it supports OneHotConditionalGenerator and EmbeddingConditionalGenerator."
+        f"run_with_class_code does not know how {type(G).__name__} reads its class; it supports "
+        "OneHotConditionalGenerator, EmbeddingConditionalGenerator and LabelledGenerator (ACGAN)."
     )
 
 

@@ -18,6 +18,7 @@ CSS classes for browser tests: ``gan-class-interp``, ``gan-noise-interp`` and
 from __future__ import annotations
 
 import io
+from typing import Sequence
 
 import ipywidgets as widgets
 import torch
@@ -97,6 +98,8 @@ class ClassInterpolationExplorer(_Explorer):
         zoom: PNG enlargement.
         continuous_update: redraw while a slider is dragged (a frame of 8 MNIST digits
             takes milliseconds on a CPU, so the default is True).
+        class_names: one name per class (e.g. ``ganlib.data.CIFAR10_CLASSES``): the class
+            sliders then show names instead of indices; their values stay indices.
 
     Attributes:
         start_class, end_class, fraction: the sliders (children 0, 1, 2).
@@ -105,16 +108,15 @@ class ClassInterpolationExplorer(_Explorer):
     """
 
     def __init__(self, G: nn.Module, *, num_samples: int = 8, seed: int = 0, zoom: int = 3,
-                 continuous_update: bool = True) -> None:
+                 continuous_update: bool = True, class_names: Sequence[str] | None = None) -> None:
         num_classes = G.num_classes
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"class_names must name all {num_classes} classes, got {len(class_names)} names.")
         self.G, self.zoom, self.num_samples = G, zoom, num_samples
+        self.class_names = list(class_names) if class_names is not None else [str(c) for c in range(num_classes)]
         self.z = sample_z(num_samples, G.z_dim, generator=torch.Generator().manual_seed(seed))
-        self.start_class = widgets.IntSlider(value=0, min=0, max=num_classes - 1, description="start class",
-                                             continuous_update=continuous_update, style=_STYLE,
-                                             layout=_SLIDER_LAYOUT)
-        self.end_class = widgets.IntSlider(value=min(1, num_classes - 1), min=0, max=num_classes - 1,
-                                           description="end class", continuous_update=continuous_update,
-                                           style=_STYLE, layout=_SLIDER_LAYOUT)
+        self.start_class = self._class_slider("start class", 0, continuous_update)
+        self.end_class = self._class_slider("end class", min(1, num_classes - 1), continuous_update)
         self.fraction = _fraction_slider(continuous_update)
         self.image, self.caption = _image_widget(), widgets.HTML()
         super().__init__([self.start_class, self.end_class, self.fraction, self.image, self.caption])
@@ -122,11 +124,19 @@ class ClassInterpolationExplorer(_Explorer):
         self._watch(self.start_class, self.end_class, self.fraction)
         self.update()
 
+    def _class_slider(self, description: str, value: int, continuous_update: bool) -> widgets.SelectionSlider:
+        # (label, value) options: the slider reads "automobile" while its value stays the index 1.
+        # Set by index: ipywidgets 8 leaves the label empty for a falsy initial value (class 0).
+        return widgets.SelectionSlider(options=list(zip(self.class_names, range(len(self.class_names)))),
+                                       index=value, description=description, continuous_update=continuous_update,
+                                       style=_STYLE, layout=_SLIDER_LAYOUT)
+
     def update(self) -> None:
         """Redraw the row for the current slider values."""
         start, end, t = self.start_class.value, self.end_class.value, self.fraction.value
         frames = interpolate_classes(self.G, self.z, start, end, t)  # (n, 1, C, H, W)
-        caption = f"class code = {1 - t:.2f} &times; one_hot({start}) + {t:.2f} &times; one_hot({end})"
+        a, b = self.class_names[start], self.class_names[end]
+        caption = f"class code = {1 - t:.2f} &times; one_hot({a}) + {t:.2f} &times; one_hot({b})"
         self._show(frames[:, 0], self.num_samples, caption)
 
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
+from ganlib.acgan_training import LabelledGenerator
 from ganlib.interpolation import (
     check_fractions,
     interpolate_classes,
@@ -23,6 +24,7 @@ from ganlib.interpolation import (
 )
 from ganlib.metrics import sample_diversity
 from ganlib.models import (
+    ACGANGenerator,
     DCGANGenerator,
     EmbeddingConditionalGenerator,
     OneHotConditionalGenerator,
@@ -48,6 +50,21 @@ def onehot_g() -> OneHotConditionalGenerator:
 @pytest.fixture(scope="module")
 def embedding_g() -> EmbeddingConditionalGenerator:
     return _eval(EmbeddingConditionalGenerator(Z_DIM, NUM_CLASSES, hidden_dim=8))
+
+
+@pytest.fixture(scope="module")
+def acgan_g() -> LabelledGenerator:
+    """Notebook 04's generator (tiny widths): its class sits in the first 10 noise entries."""
+    torch.manual_seed(0)
+    G = LabelledGenerator(ACGANGenerator(Z_DIM, width=4))
+    # Calibrate BatchNorm on one big batch (cumulative average), as training would: with the
+    # initial running statistics a deep ReLU stack shrinks the input's effect to ~1e-5.
+    for module in G.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.momentum = None
+    with torch.no_grad():
+        G(torch.randn(256, Z_DIM), torch.arange(256) % NUM_CLASSES)
+    return G.eval()
 
 
 def _z(n: int, seed: int = 0) -> torch.Tensor:
@@ -82,7 +99,7 @@ def test_class_out_of_range_raises(start, end) -> None:
 
 
 # ------------------------------------------------------------ class interpolation
-@pytest.mark.parametrize("which", ["onehot_g", "embedding_g"])
+@pytest.mark.parametrize("which", ["onehot_g", "embedding_g", "acgan_g"])
 def test_one_hot_code_reproduces_the_label_path(which, request) -> None:
     generator = request.getfixturevalue(which)
     z, labels = _z(5), torch.tensor([0, 3, 9, 3, 1])
@@ -92,17 +109,19 @@ def test_one_hot_code_reproduces_the_label_path(which, request) -> None:
     assert torch.allclose(got, expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("which", ["onehot_g", "embedding_g"])
-def test_class_interpolation_endpoints_are_the_pure_classes(which, request) -> None:
+@pytest.mark.parametrize("which,image_shape", [("onehot_g", (1, 28, 28)), ("embedding_g", (1, 28, 28)),
+                                               ("acgan_g", (3, 32, 32))])
+def test_class_interpolation_endpoints_are_the_pure_classes(which, image_shape, request) -> None:
     generator = request.getfixturevalue(which)
     z = _z(3)
     frames = interpolate_classes(generator, z, 2, 7, torch.linspace(0, 1, 5))
-    assert frames.shape == (3, 5, 1, 28, 28)
+    assert frames.shape == (3, 5, *image_shape)
     with torch.no_grad():
         start = generator(z, torch.full((3,), 2))
         end = generator(z, torch.full((3,), 7))
-    assert torch.allclose(frames[:, 0], start, atol=1e-6)
-    assert torch.allclose(frames[:, -1], end, atol=1e-6)
+    # 1e-5: a batch of 15 and a batch of 3 may take different convolution kernels.
+    assert torch.allclose(frames[:, 0], start, atol=1e-5)
+    assert torch.allclose(frames[:, -1], end, atol=1e-5)
     # The middle is neither endpoint (a broken blend that ignored t would pass the above).
     assert (frames[:, 2] - start).abs().max() > 1e-3
     assert (frames[:, 2] - end).abs().max() > 1e-3
@@ -277,6 +296,19 @@ def test_truncation_samples_are_reproducible_and_shrink_diversity(onehot_g) -> N
     assert sample_diversity(tight[:3]) < sample_diversity(loose[:3])
     with pytest.raises(ValueError, match="labels"):
         truncation_samples(onehot_g, 1.0, [0, 1])
+
+
+def test_acgan_noise_walk_and_truncation(acgan_g) -> None:
+    # The one-hot entries of the ACGAN's noise are overwritten by the class, so only the
+    # remaining entries move the picture: a walk between two noises differing in them changes it.
+    z0, z1 = _z(1, 1), _z(1, 2)
+    frames = interpolate_noise(acgan_g, z0, z1, [0.0, 0.5, 1.0], 4, "slerp")
+    assert frames.shape == (1, 3, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(frames[0, 0], acgan_g(z0, torch.tensor([4]))[0], atol=1e-6)
+    assert (frames[0, 1] - frames[0, 0]).abs().max() > 1e-3
+    images = truncation_samples(acgan_g, 0.5, torch.arange(NUM_CLASSES), seed=0)
+    assert images.shape == (NUM_CLASSES, 3, 32, 32)
 
 
 def test_sample_diversity() -> None:

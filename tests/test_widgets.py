@@ -88,6 +88,20 @@ def test_class_explorer_shows_the_interpolated_images(generator) -> None:
     assert "0.75" in explorer.caption.value and "0.25" in explorer.caption.value
 
 
+def test_class_explorer_with_class_names(generator) -> None:
+    names = [f"class-{c}" for c in range(NUM_CLASSES)]
+    explorer = ClassInterpolationExplorer(generator, num_samples=4, class_names=names)
+    assert explorer.start_class.label == "class-0" and explorer.end_class.label == "class-1"
+    explorer.fraction.value = 0.5
+    explorer.end_class.value = 7  # values stay class indices; the slider shows the name
+    assert explorer.end_class.label == "class-7"
+    assert "one_hot(class-0)" in explorer.caption.value and "one_hot(class-7)" in explorer.caption.value
+    frames = interpolate_classes(generator, explorer.z, 0, 7, 0.5)[:, 0]
+    assert explorer.image.value == images_to_png(frames, nrow=4, zoom=explorer.zoom)
+    with pytest.raises(ValueError, match="class_names"):
+        ClassInterpolationExplorer(generator, class_names=names[:3])
+
+
 # ------------------------------------------------------------- noise interpolation
 def test_noise_explorer_layout_and_names(generator) -> None:
     explorer = NoiseInterpolationExplorer(generator)
