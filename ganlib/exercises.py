@@ -42,6 +42,7 @@ __all__ = [
     "check_generator_wasserstein_loss",
     "check_slerp",
     "check_truncated_noise",
+    "check_switch_point",
 ]
 
 
@@ -593,4 +594,36 @@ def check_truncated_noise(fn: Callable) -> None:
         _require(abs(std - want) < 0.01,
                  f"a normal cut to [-{t}, {t}] has std {want:.3f}, got {std:.3f}.")
     _require(not torch.equal(_call(fn, 10, 4, 1.0), _call(fn, 10, 4, 1.0)), "two calls gave the same noise.")
+    _success()
+
+
+def check_switch_point(fn: Callable) -> None:
+    """Check ``fn(fractions, p_end)``: where one class walk first reaches p_end >= 0.5, as a float."""
+    from ganlib.interpolation import switch_fractions as reference
+
+    fractions = [0.0, 0.25, 0.5, 0.75, 1.0]
+    cases = {
+        "a walk that crosses 0.5 between two frames": [0.0, 0.2, 0.4, 0.6, 0.9],
+        "a walk that reaches exactly 0.5 at a frame": [0.1, 0.5, 0.7, 0.9, 1.0],
+        "a walk that crosses twice (the first crossing counts)": [0.1, 0.7, 0.3, 0.8, 0.9],
+        "a walk whose first frame is already above 0.5": [0.6, 0.7, 0.8, 0.9, 1.0],
+    }
+    for what, probs in cases.items():
+        p = torch.tensor(probs)
+        got = _call(fn, fractions, p)
+        want = float(reference(fractions, p[None])[0])
+        _require(isinstance(got, (float, int)) or (isinstance(got, torch.Tensor) and got.numel() == 1),
+                 f"return one number (a float), got {type(got).__name__}.")
+        got = float(got)
+        frames = [t for t, q in zip(fractions, probs) if q >= 0.5]
+        if not _close(got, want, 1e-4) and frames and _close(got, frames[0], 1e-6):
+            _require(False, f"for {what} you returned the frame {got}; interpolate linearly between the two "
+                            "frames around the crossing: t0 + (0.5 - p0) / (p1 - p0) * (t1 - t0).")
+        if not _close(got, want, 1e-4) and frames and _close(got, frames[-1], 1e-6):
+            _require(False, f"for {what} you returned {got}, the last frame above 0.5: the walk switches at the "
+                            "first crossing.")
+        _require(_close(got, want, 1e-4), f"for {what} (p_end = {probs}) the switch is at {want:.4f}, got {got:.4f}.")
+    never = _call(fn, fractions, torch.tensor([0.1, 0.2, 0.3, 0.2, 0.4]))
+    _require(isinstance(never, (float, torch.Tensor)) and math.isnan(float(never)),
+             f"a walk that never reaches 0.5 has no switch point: return float('nan'), got {never!r}.")
     _success()

@@ -274,3 +274,39 @@ def truncation_samples(
     labels = labels.to(device)
     z = truncated_noise(labels.shape[0], G.z_dim, truncation, seed=seed, method=method, device=device)
     return G(z, labels)
+
+
+# ------------------------------------------------------------------- class switch point
+def switch_fractions(fractions: Fractions, p_end: torch.Tensor, level: float = 0.5) -> torch.Tensor:
+    """Where along each class walk a judge starts to see the end class.
+
+    Args:
+        fractions: ``k`` increasing fractions in [0, 1], the frames of the walks.
+        p_end: ``(n, k)`` probability of the end class at each frame of ``n`` walks (e.g. an
+            evaluator's softmax for the end class).
+        level: the probability that counts as "switched".
+
+    Returns:
+        Float tensor ``(n,)``: per walk, the first fraction where ``p_end`` reaches ``level``,
+        linearly interpolated between the two frames around the crossing; the first fraction
+        when the walk starts at or above ``level``; NaN when it never gets there.
+    """
+    t = check_fractions(fractions).float()
+    if t.numel() >= 2 and not (t[1:] > t[:-1]).all():
+        raise ValueError(f"fractions must increase strictly, got {t.tolist()}.")
+    if p_end.dim() != 2 or p_end.shape[1] != t.numel():
+        raise ValueError(f"p_end must have shape (n, {t.numel()}) (one value per walk and frame), "
+                         f"got {tuple(p_end.shape)}.")
+    p = p_end.detach().float().cpu()
+    above = p >= level
+    first = above.float().argmax(dim=1)  # first frame at or above the level (0 when none is)
+    result = torch.full((p.shape[0],), float("nan"))
+    starts_above = above[:, 0]
+    result[starts_above] = t[0]
+    crossing = above.any(dim=1) & ~starts_above
+    rows, after = crossing.nonzero().squeeze(1), first[crossing]
+    before = after - 1
+    p0, p1 = p[rows, before], p[rows, after]
+    # p0 < level <= p1: the straight line between the two frames reaches the level here.
+    result[rows] = t[before] + (level - p0) / (p1 - p0) * (t[after] - t[before])
+    return result

@@ -403,3 +403,42 @@ def test_truncated_normal_std_formula() -> None:
     z = truncated_noise(200_000, 1, 1.0)
     assert abs(z.std().item() - ex._truncated_normal_std(1.0)) < 0.005
     assert math.isclose(ex._truncated_normal_std(8.0), 1.0, rel_tol=1e-6)
+
+
+def switch_point(fractions, p_end):
+    """A learner's loop-based answer, unlike the batched reference it is checked against."""
+    for j, (t, p) in enumerate(zip(fractions, p_end.tolist())):
+        if p >= 0.5:
+            if j == 0:
+                return float(t)
+            t0, p0 = fractions[j - 1], p_end[j - 1].item()
+            return t0 + (0.5 - p0) / (p - p0) * (t - t0)
+    return float("nan")
+
+
+def test_switch_point(capsys) -> None:
+    ex.check_switch_point(switch_point)
+    assert capsys.readouterr().out == "Success!\n"
+
+    def first_frame(fractions, p_end):
+        above = [t for t, p in zip(fractions, p_end.tolist()) if p >= 0.5]
+        return above[0] if above else float("nan")
+
+    def last_crossing(fractions, p_end):
+        crossings = [j for j in range(1, len(fractions)) if p_end[j - 1] < 0.5 <= p_end[j]]
+        if p_end[0] >= 0.5 and not crossings:
+            return float(fractions[0])
+        if not crossings:
+            return float("nan")
+        j = crossings[-1]
+        t0, t1, p0, p1 = fractions[j - 1], fractions[j], p_end[j - 1].item(), p_end[j].item()
+        return t0 + (0.5 - p0) / (p1 - p0) * (t1 - t0)
+
+    def never_is_zero(fractions, p_end):
+        result = switch_point(fractions, p_end)
+        return 0.0 if math.isnan(result) else result
+
+    _fails(ex.check_switch_point, first_frame, "interpolate linearly")
+    _fails(ex.check_switch_point, last_crossing, "first crossing")
+    _fails(ex.check_switch_point, never_is_zero, "float('nan')")
+    _fails(ex.check_switch_point, lambda f, p: 0.5, "switch is at")

@@ -332,3 +332,23 @@ def test_plot_filmstrip_labels_and_checks() -> None:
         plot_filmstrip(frames, col_labels=["x"])
     with pytest.raises(ValueError, match="rows, cols"):
         plot_filmstrip(frames[0])
+
+
+def test_switch_fractions_interpolates_between_frames() -> None:
+    from ganlib.interpolation import switch_fractions
+
+    f = [0.0, 0.25, 0.5, 0.75, 1.0]
+    p = torch.tensor([[0.0, 0.2, 0.4, 0.6, 0.9],    # crosses 0.5 halfway between 0.5 and 0.75
+                      [0.7, 0.8, 0.9, 0.9, 0.9],    # already switched at the start
+                      [0.1, 0.1, 0.2, 0.3, 0.4],    # never switches
+                      [0.0, 0.6, 0.2, 0.9, 1.0]])   # the first crossing counts, not the last
+    got = switch_fractions(f, p)
+    assert got[0].item() == pytest.approx(0.625)
+    assert got[1].item() == 0.0
+    assert math.isnan(got[2].item())
+    assert got[3].item() == pytest.approx(0.25 * 0.5 / 0.6)
+    assert switch_fractions(f, p, level=0.9)[0].item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="shape"):
+        switch_fractions(f, p[:, :3])
+    with pytest.raises(ValueError, match="increase"):
+        switch_fractions([0.0, 0.5, 0.5, 0.75, 1.0], p)
