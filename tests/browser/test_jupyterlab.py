@@ -198,43 +198,48 @@ def test_notebook_05_widgets_respond(lab_page, artifacts_dir, timeline, repo_not
     assert state["errors"] == [], f"running {NOTEBOOK_05} raised: {state['errors']}"
     assert state["executed"] == state["codeCells"], f"not every code cell ran: {state}"
 
-    class_interp = panel.locator(".gan-class-interp").first
-    noise_interp = panel.locator(".gan-noise-interp").first
-    truncation = panel.locator(".gan-truncation").first
-    for explorer in (class_interp, noise_interp, truncation):
-        explorer.wait_for(state="visible")
-    _screenshot(page, class_interp, artifacts_dir / "05_after_run.png")
-    _assert_no_widget_errors(page, panel, NOTEBOOK_05)
+    # Each explorer appears twice: for the MNIST generator (sections 2-4) and the CIFAR-10 one (5).
+    kinds = (".gan-class-interp", ".gan-noise-interp", ".gan-truncation")
+    for kind in kinds:
+        assert panel.locator(kind).count() == 2, f"expected an MNIST and a CIFAR-10 {kind} explorer"
+    for k, dataset in enumerate(("mnist", "cifar10")):
+        class_interp, noise_interp, truncation = (panel.locator(kind).nth(k) for kind in kinds)
+        for explorer in (class_interp, noise_interp, truncation):
+            explorer.wait_for(state="visible")
+        if k == 0:
+            _screenshot(page, class_interp, artifacts_dir / "05_after_run.png")
+            _assert_no_widget_errors(page, panel, NOTEBOOK_05)
 
-    # Order matters: at fraction 0 the end class and the lerp/slerp choice do not show,
-    # so the fraction goes to the middle first and every later move must change the picture.
-    _move(class_interp, "fraction", ["Home"] + ["ArrowRight"] * 10)
-    _move(class_interp, "start class", ["Home", "ArrowRight", "ArrowRight"])
-    _move(class_interp, "end class", ["End"])
-    _screenshot(page, class_interp, artifacts_dir / "05_class_interp.png")
-    timeline.mark("05 class interpolation sliders checked")
+        # Order matters: at fraction 0 the end class and the lerp/slerp choice do not show,
+        # so the fraction goes to the middle first and every later move must change the picture.
+        _move(class_interp, "fraction", ["Home"] + ["ArrowRight"] * 10)
+        _move(class_interp, "start class", ["Home", "ArrowRight", "ArrowRight"])
+        # The CIFAR-10 explorer starts at automobile -> truck (the last class): move it to the first.
+        _move(class_interp, "end class", ["End"] if k == 0 else ["Home"])
+        _screenshot(page, class_interp, artifacts_dir / f"05_{dataset}_class_interp.png")
+        timeline.mark(f"05 {dataset} class interpolation sliders checked")
 
-    _move(noise_interp, "fraction", ["Home"] + ["ArrowRight"] * 10)
-    method = noise_interp.locator(".widget-toggle-buttons").first
-    before = _image_hash(noise_interp)
-    off = method.locator("button:not(.mod-active)").first
-    off_name = off.inner_text()
-    off.click()
-    _wait_for_new_image(noise_interp, before, f"method to {off_name!r}")
-    _screenshot(page, noise_interp, artifacts_dir / "05_noise_interp.png")
-    timeline.mark("05 noise interpolation controls checked")
+        _move(noise_interp, "fraction", ["Home"] + ["ArrowRight"] * 10)
+        method = noise_interp.locator(".widget-toggle-buttons").first
+        before = _image_hash(noise_interp)
+        off = method.locator("button:not(.mod-active)").first
+        off_name = off.inner_text()
+        off.click()
+        _wait_for_new_image(noise_interp, before, f"method to {off_name!r}")
+        _screenshot(page, noise_interp, artifacts_dir / f"05_{dataset}_noise_interp.png")
+        timeline.mark(f"05 {dataset} noise interpolation controls checked")
 
-    _move(truncation, "truncation", ["Home"] + ["ArrowRight"] * 4)
-    _move(truncation, "truncation", ["End"])
-    _screenshot(page, truncation, artifacts_dir / "05_truncation.png")
-    timeline.mark("05 truncation slider checked")
+        _move(truncation, "truncation", ["Home"] + ["ArrowRight"] * 4)
+        _move(truncation, "truncation", ["End"])
+        _screenshot(page, truncation, artifacts_dir / f"05_{dataset}_truncation.png")
+        timeline.mark(f"05 {dataset} truncation slider checked")
 
     _assert_no_widget_errors(page, panel, NOTEBOOK_05)
     broken = page.evaluate(BROKEN_IMAGES_JS, NOTEBOOK_05)
     assert broken == [], f"{NOTEBOOK_05} shows broken images (paths are relative to notebooks/): {broken}"
     if os.environ.get("GAN_COURSE_README_SCREENSHOT") == "1":
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(artifacts_dir / "05_class_interp.png", README_SCREENSHOT)
+        shutil.copyfile(artifacts_dir / "05_mnist_class_interp.png", README_SCREENSHOT)
 
 
 @pytest.mark.parametrize("path", STATIC_NOTEBOOKS)
