@@ -5,10 +5,14 @@ and of the networks' widths. ``--mode speed`` times steps (after a warm-up) and 
 images per second; ``--mode quality`` trains each configuration for the minutes of ``--eval-at``
 (training time) from the same seed and reports the CIFAR-10 evaluator's class accuracy and
 Frechet distance of conditional samples, so levers are compared at equal CPU time.
-Run it on an idle machine: every figure is a wall-clock measurement.
+Run it on an idle machine: every figure is a wall-clock measurement. ``--eval-at-steps``
+evaluates after step counts instead: quality per step does not depend on the machine's load,
+so configurations of equal speed (the same widths) can be compared on a busy CPU too, and
+the idle speed of ``--mode speed`` turns steps into CPU time.
 
     python benchmarks/acgan_levers.py --mode speed --configs w196,w196_bf16,w96,w96_bf16
     python benchmarks/acgan_levers.py --mode quality --eval-at 3,6,12 --configs w96_bf16,w96_bf16_gp4
+    python benchmarks/acgan_levers.py --mode quality --eval-at-steps 459,918 --configs w64_bf16_gp4,w64_bf16_gp4_ema
 """
 
 from __future__ import annotations
@@ -48,12 +52,20 @@ CONFIGS = {
     "taper_bf16_gp4": dict(g=(128, 128, 96, 48), d=(128, 128, 96, 48), autocast_dtype=BF16, gp_every=4),
     "d196init_gtaper_bf16_gp4": dict(g=(128, 128, 96, 48), d=196, autocast_dtype=BF16, gp_every=4, init=True),
     "d196_gtaper_bf16_gp4": dict(g=(128, 128, 96, 48), d=196, autocast_dtype=BF16, gp_every=4),
+    # Notebook 04's own 5-minute run (width 64): learning rate, EMA, and the critic started from
+    # the learner's own width-64 classifier of Part 1 (--init-critic: that run's checkpoint).
+    "w64_bf16_gp4_lr3e-4": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, lr=3e-4),
+    "w64_bf16_gp4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, ema=0.99),
+    "w64_bf16_gp4_lr3e-4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99),
+    "w64init_bf16_gp4": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, init=True),
+    "w64init_bf16_gp4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, ema=0.99, init=True),
+    "w64init_bf16_gp4_lr3e-4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99, init=True),
 }
 STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
 
 
 def classifier_state(source: str | None) -> dict:
-    """The 196-channel critic-classifier's weights: shipped, or from a classifier run's checkpoint."""
+    """A critic-classifier's weights: the shipped 196-channel one, or a classifier run's checkpoint."""
     if source is None:
         return load_pretrained("cifar10_critic_classifier", device="cpu").state_dict()
     state = load_checkpoint(source)
@@ -83,17 +95,32 @@ def run_for(gan, batches, step, seconds: float) -> tuple[int, float]:
     return steps, time.perf_counter() - start
 
 
+def run_steps(gan, batches, step, count: int) -> tuple[int, float]:
+    """Train ``count`` steps; returns (steps, seconds spent)."""
+    start = time.perf_counter()
+    for _ in range(count):
+        xb, yb = next(batches)
+        step(gan, xb, yb)
+        gan.step += 1
+    return count, time.perf_counter() - start
+
+
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mode", choices=("speed", "quality"), default="speed")
     p.add_argument("--configs", default="w196,w196_bf16,w96,w96_bf16")
     p.add_argument("--seconds", type=float, default=40.0, help="timed seconds per configuration (speed)")
     p.add_argument("--eval-at", default="3,6,12", help="training minutes at which to evaluate (quality)")
+    p.add_argument("--eval-at-steps", default=None,
+                   help="step counts at which to evaluate instead of --eval-at (quality on a busy CPU)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--eval-samples", type=int, default=2000)
     p.add_argument("--init-critic", default=None, help="classifier checkpoint for the 'init' configurations "
                    "(default: the shipped cifar10_critic_classifier)")
     p.add_argument("--out", default="benchmarks/acgan_levers.json")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     x, y = load_cifar10(train=True)
     evaluator = real = real_features = None
     if args.mode == "quality":
@@ -113,8 +140,12 @@ def main(argv=None) -> list[dict]:
             steps, seconds = run_for(gan, batches, step, args.seconds)
         else:  # train in stretches up to each evaluation point; evaluation time is not counted
             steps, seconds, row["evals"] = 0, 0.0, []
-            for minutes in sorted(float(m) for m in args.eval_at.split(",")):
-                more, spent = run_for(gan, batches, step, 60 * minutes - seconds)
+            by_steps = args.eval_at_steps is not None
+            points = sorted(float(v) for v in (args.eval_at_steps if by_steps else args.eval_at).split(","))
+            row["threads"] = torch.get_num_threads()
+            for point in points:
+                more, spent = (run_steps(gan, batches, step, int(point) - steps) if by_steps
+                               else run_for(gan, batches, step, 60 * point - seconds))
                 steps, seconds = steps + more, seconds + spent
                 scores = evaluate_generator(LabelledGenerator(gan.sampler), evaluator, real, scale="tanh",
                                             num_classes=10, num_samples=args.eval_samples,

@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from ganlib.classifier import evaluate_accuracy
+from ganlib.classifier import evaluate_accuracy, predict
 from ganlib.data.scaling import Scale, to_unit_range
 from ganlib.pretrained import EVALUATORS, load_pretrained
 from ganlib.sampling import sample_balanced
@@ -195,11 +195,38 @@ def class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Ten
                              batch_size=batch_size)
 
 
+def per_class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Tensor, num_classes: int, *,
+                       scale: Scale = "unit", batch_size: int = 500) -> torch.Tensor:
+    """For each class, the fraction of its images that the evaluator assigns to it.
+
+    Args:
+        evaluator: a classifier taking [0, 1] images.
+        images: ``(n, C, H, W)`` in the range given by ``scale``.
+        labels: ``(n,)`` requested classes; every class in ``0 .. num_classes-1`` must occur.
+        num_classes: number of classes.
+        scale: ``"unit"`` for [0, 1] images, ``"tanh"`` for [-1, 1].
+        batch_size: images per forward pass.
+
+    Returns:
+        Float tensor ``(num_classes,)`` on the CPU, each entry in [0, 1].
+    """
+    _check_images(images)
+    labels = labels.cpu()
+    counts = torch.bincount(labels, minlength=num_classes)
+    if labels.shape != (images.shape[0],) or counts.numel() != num_classes or (counts == 0).any():
+        raise ValueError(f"labels must have shape ({images.shape[0]},) and name every class 0..{num_classes - 1} "
+                         f"at least once; got counts {counts.tolist()}.")
+    device = next(evaluator.parameters()).device
+    predicted = predict(evaluator, to_unit_range(images, scale).to(device), batch_size=batch_size).cpu()
+    hits = torch.bincount(labels[predicted == labels], minlength=num_classes)
+    return hits.double() / counts.double()
+
+
 def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torch.Tensor, *,
                        scale: Scale, num_classes: int | None = None, num_samples: int = 10_000,
                        z_dim: int | None = None, k: int = 5, generator: torch.Generator | None = None,
                        batch_size: int = 500, real_features: torch.Tensor | None = None,
-                       use_batch_stats: bool = False) -> dict[str, float]:
+                       use_batch_stats: bool = False, per_class: bool = False) -> dict:
     """All metrics of one generator against a set of real images (e.g. the test set).
 
     Args:
@@ -215,10 +242,12 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
         batch_size: images per forward pass.
         real_features: precomputed ``features(evaluator, real_images)`` to save time.
         use_batch_stats: sample with BatchNorm batch statistics (see :func:`ganlib.sampling.sample`).
+        per_class: for a conditional generator, also return ``"per_class_accuracy"``, a list of
+            ``num_classes`` accuracies measured on the same samples.
 
     Returns:
         ``{"fd", "precision", "recall", "num_samples"}`` plus ``"class_accuracy"`` for a
-        conditional generator.
+        conditional generator (and ``"per_class_accuracy"`` when asked).
     """
     _check_images(real_images, "real_images")
     fakes, labels = sample_balanced(model, num_samples, z_dim, num_classes=num_classes, generator=generator,
@@ -232,6 +261,11 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
         result["class_accuracy"] = class_accuracy(evaluator, fakes, labels, scale=scale, batch_size=batch_size)
     if not all(math.isfinite(v) for v in result.values()):
         raise ValueError(f"a metric is not finite: {result}; the generator may output NaN.")
+    if num_classes and per_class:
+        result["per_class_accuracy"] = per_class_accuracy(evaluator, fakes, labels, num_classes, scale=scale,
+                                                          batch_size=batch_size).tolist()
+    elif per_class:
+        raise ValueError("per_class needs num_classes: it is only defined for a conditional generator.")
     return result
 
 

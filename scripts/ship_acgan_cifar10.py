@@ -28,11 +28,9 @@ import torch  # noqa: E402
 
 from ganlib.acgan_training import LabelledGenerator  # noqa: E402
 from ganlib.checkpoints import save_checkpoint  # noqa: E402
-from ganlib.classifier import predict  # noqa: E402
 from ganlib.data.cifar10 import CIFAR10_CLASSES, load_cifar10  # noqa: E402
 from ganlib.metrics import evaluate_generator, load_evaluator  # noqa: E402
 from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of  # noqa: E402
-from ganlib.sampling import sample_balanced  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent  # for runs/ and images/; ganlib itself is pip-installed
 NAME = "acgan_cifar10"
@@ -44,11 +42,8 @@ def score(G: torch.nn.Module, num_samples: int, data_root: str | None = None) ->
     x_test, _ = load_cifar10(data_root, train=False, scale="unit")
     labelled = LabelledGenerator(G)
     scores = evaluate_generator(labelled, evaluator, x_test, scale="tanh", num_classes=10, num_samples=num_samples,
-                                generator=torch.Generator().manual_seed(0))
-    fakes, labels = sample_balanced(labelled, num_samples, num_classes=10, generator=torch.Generator().manual_seed(0))
-    predicted = predict(evaluator, (fakes + 1) / 2)
-    per_class = torch.bincount(labels[predicted == labels], minlength=10) / torch.bincount(labels, minlength=10)
-    scores["per_class_accuracy"] = {c: round(float(a), 4) for c, a in zip(CIFAR10_CLASSES, per_class)}
+                                generator=torch.Generator().manual_seed(0), per_class=True)
+    scores["per_class_accuracy"] = {c: round(a, 4) for c, a in zip(CIFAR10_CLASSES, scores["per_class_accuracy"])}
     scores["real_vs_real_fd"] = pretrained_info("cifar10_evaluator")["metrics"]["real_vs_real_fd"]
     return scores
 

@@ -13,6 +13,7 @@ from ganlib.metrics import (
     evaluate_generator,
     features,
     frechet_distance,
+    per_class_accuracy,
     precision_recall,
     real_vs_real_fd,
 )
@@ -142,6 +143,25 @@ def test_evaluate_generator_conditional_and_seeded():
                                 generator=torch.Generator().manual_seed(0))
     assert set(result) == {"fd", "precision", "recall", "num_samples", "class_accuracy"}
     assert result["class_accuracy"] == 1.0 and result["fd"] < 0.05
+    torch.manual_seed(0)
+    detailed = evaluate_generator(LabelPainter(), ColumnReader(), real, **kwargs, per_class=True,
+                                  generator=torch.Generator().manual_seed(0))
+    assert detailed["per_class_accuracy"] == [1.0] * 10
+    assert {k: v for k, v in detailed.items() if k != "per_class_accuracy"} == result  # the same samples
+
+
+def test_per_class_accuracy_counts_each_class_separately():
+    images, labels = sample_balanced(LabelPainter(), 40, 4, num_classes=10)  # 4 painted images per class
+    asked = labels.clone()
+    asked[(labels == 3).nonzero()[:2, 0]] = 4  # ask for a 4 on two painted 3s
+    acc = per_class_accuracy(ColumnReader(), images, asked, 10, scale="tanh")
+    assert acc.shape == (10,)
+    assert acc[4].item() == pytest.approx(4 / 6)  # four of the six images asked to be a 4 are
+    assert acc[3].item() == 1.0 and acc[torch.arange(10) != 4].eq(1.0).all()
+    never = labels.clone()
+    never[labels == 3] = 4
+    with pytest.raises(ValueError, match="every class"):
+        per_class_accuracy(ColumnReader(), images, never, 10, scale="tanh")
 
 
 def test_features_and_evaluate_generator_with_the_evaluator_network():
