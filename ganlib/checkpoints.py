@@ -92,3 +92,20 @@ def load_model_state(model: nn.Module, state_dict: dict[str, torch.Tensor], sour
                 "model with the same sizes (z_dim, hidden_dim, num_classes) it was saved with."
             )
     model.load_state_dict(state_dict)
+
+
+def export_weights(module: nn.Module, *, half: bool = True) -> dict[str, torch.Tensor]:
+    """The state of a trained model as it ships: CPU tensors, floating point ones in float16.
+
+    Args:
+        module: the trained network (e.g. a GAN's ``sampler``).
+        half: store floating point tensors as float16 (half the file; the course's models
+            lose no measurable quality), else keep their dtype.
+
+    Returns:
+        A state dict that :func:`load_model_state` accepts once the tensors are cast back to
+        the model's dtype; the EMA wrapper's ``n_averaged`` counter is left out (it is not
+        part of the generator).
+    """
+    return {name: (t.half() if half and t.is_floating_point() else t).detach().cpu()
+            for name, t in module.state_dict().items() if name != "n_averaged"}

@@ -27,7 +27,7 @@ import sys
 
 import torch
 
-from ganlib.checkpoints import save_checkpoint
+from ganlib.checkpoints import export_weights, save_checkpoint
 from ganlib.data import TensorBatches, load_mnist
 from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, quality
 from ganlib.metrics import features, load_evaluator
@@ -64,8 +64,7 @@ def record(name: str, recipe_name: str, minutes: float, args, evaluator, x_test,
               "cpu_seconds": round(cpu1.user + cpu1.system - cpu0.user - cpu0.system, 1),
               "metrics": final, "curve": curve}
     print(name, recipe_name, json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)
-    weights = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in sampler.state_dict().items()
-               if k != "n_averaged"}
+    weights = export_weights(sampler)
     return result, weights
 
 

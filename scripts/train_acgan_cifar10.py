@@ -38,7 +38,7 @@ import torch
 from torchvision.utils import save_image
 
 from ganlib.acgan_training import LabelledGenerator, acgan_step, fixed_grid_noise, make_acgan
-from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
+from ganlib.checkpoints import export_weights, load_checkpoint, load_model_state, save_checkpoint
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import evaluate_generator, features, load_evaluator
@@ -224,9 +224,7 @@ def main(argv=None) -> dict:
     if not progress.points or progress.points[-1]["step"] != gan.step:
         progress.evaluate()
     progress.grid(out / "filmstrip" / f"grid_final_{gan.seconds / 3600:.2f}h.png")
-    export = {k: (v.half() if args.fp16 and v.is_floating_point() else v).cpu()
-              for k, v in gan.sampler.state_dict().items()}
-    save_checkpoint(export, out / "acgan_cifar10.pt")
+    save_checkpoint(export_weights(gan.sampler, half=args.fp16), out / "acgan_cifar10.pt")
     metrics = {"finished": True, "steps": gan.step, "images": gan.step * args.batch_size,
                "epochs": gan.step * args.batch_size / x.shape[0],
                "training_seconds": round(gan.seconds, 1), "cpu_seconds": round(progress.cpu_s(), 1),

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from ganlib.checkpoints import load_checkpoint, save_checkpoint
+from ganlib.checkpoints import export_weights, load_checkpoint, save_checkpoint
 from ganlib.classifier import ClassifierRun, evaluate_accuracy
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.models import ACGANCritic
@@ -165,7 +165,7 @@ def main(argv=None) -> dict:
 
 def export(args, model, x_test, y_test, history, spent, command, device) -> dict:
     """Save the weights (optionally float16) and re-measure them as they will be loaded."""
-    weights = {k: (v.half() if args.fp16 and v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
+    weights = export_weights(model, half=args.fp16)
     path = args.out / f"cifar10_{args.model}.pt"
     save_checkpoint(weights, path)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})

@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganlib.checkpoints import export_weights
 from ganlib.data import TensorBatches, load_mnist
 from ganlib.learner_runs import DISCRIMINATORS, build_networks
 from ganlib.pretrained import output_scale, pretrained_info
@@ -128,8 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     if gan.ema is not None:
         spec = pretrained_info(args.model)
         sampler = recalibrate_batchnorm(sampler, spec["kwargs"]["z_dim"], spec["num_classes"], seed=args.seed)
-    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in sampler.state_dict().items()}
-    weights = {k: v.cpu() for k, v in weights.items() if k != "n_averaged"}
+    weights = export_weights(sampler)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(weights, out)
     summary = {
