@@ -9,6 +9,8 @@ Usage::
     python scripts/make_figures.py                     # every figure
     python scripts/make_figures.py --only 05_truncation
     python scripts/make_figures.py --cgan-weights G.pt # a state dict instead of the shipped one
+
+The ``05_cifar10_*`` figures need the shipped ``acgan_cifar10`` (scripts/ship_acgan_cifar10.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import argparse
 import functools
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import matplotlib
 
@@ -26,6 +28,7 @@ matplotlib.use("Agg")  # files only, no window
 import matplotlib.pyplot as plt
 import torch
 
+from ganlib.data import CIFAR10_CLASSES
 from ganlib.interpolation import interpolate_classes, interpolate_noise, noise_path, truncation_samples
 from ganlib.metrics import sample_diversity
 from ganlib.noise import sample_z
@@ -55,18 +58,35 @@ def cgan_generator() -> torch.nn.Module:
     return load_pretrained("cgan_onehot_mnist", device="cpu")
 
 
+@functools.cache
+def acgan_generator() -> torch.nn.Module:
+    """The CIFAR-10 ACGAN generator of notebooks 04-05 with the ``G(z, labels)`` interface, in eval mode."""
+    from ganlib.acgan_training import LabelledGenerator
+    from ganlib.pretrained import load_pretrained
+
+    return LabelledGenerator(load_pretrained("acgan_cifar10", device="cpu")).eval()
+
+
+def _name(label: int, class_names: Sequence[str] | None) -> str:
+    return class_names[label] if class_names else str(label)
+
+
 def _fraction_labels(fractions: torch.Tensor) -> list[str]:
     return [f"{float(t):.2g}" for t in fractions]
 
 
-def class_interpolation(generator: torch.nn.Module) -> plt.Figure:
+MNIST_PAIRS = ((1, 7), (3, 8), (4, 9), (0, 6), (2, 5))
+CIFAR10_PAIRS = ((1, 9), (7, 4), (3, 5), (0, 8), (2, 0))  # automobile→truck, horse→deer, cat→dog, ...
+
+
+def class_interpolation(generator: torch.nn.Module, pairs: Sequence[tuple[int, int]] = MNIST_PAIRS,
+                        class_names: Sequence[str] | None = None) -> plt.Figure:
     """Rows of class walks (start -> end) with fixed noise per row."""
-    pairs = [(1, 7), (3, 8), (4, 9), (0, 6), (2, 5)]
     z = sample_z(len(pairs), generator.z_dim, generator=torch.Generator().manual_seed(SEED))
     rows = torch.cat([interpolate_classes(generator, z[i:i + 1], a, b, FRACTIONS)
                       for i, (a, b) in enumerate(pairs)])
     ax = plot_filmstrip(rows, col_labels=_fraction_labels(FRACTIONS),
-                        row_labels=[f"{a} → {b}" for a, b in pairs],
+                        row_labels=[f"{_name(a, class_names)} → {_name(b, class_names)}" for a, b in pairs],
                         title="Class interpolation: fixed noise, class code from start to end")
     ax.set_xlabel("fraction t of the end class")
     return ax.figure
@@ -100,28 +120,29 @@ def noise_norms(generator: torch.nn.Module) -> plt.Figure:
     return fig
 
 
-def noise_interpolation(generator: torch.nn.Module) -> plt.Figure:
+def noise_interpolation(generator: torch.nn.Module, classes: Sequence[int] = (2, 5, 8),
+                        class_names: Sequence[str] | None = None) -> plt.Figure:
     """Lerp and slerp filmstrips between the same two noise vectors, for three classes."""
-    classes = (2, 5, 8)
     z0, z1 = sample_z(2, generator.z_dim, generator=torch.Generator().manual_seed(SEED + 1))
     rows, names = [], []
     for label in classes:
         for method in ("lerp", "slerp"):
             rows.append(interpolate_noise(generator, z0[None], z1[None], FRACTIONS, label, method))
-            names.append(f"{method}, class {label}")
+            names.append(f"{method}, {_name(label, class_names) if class_names else f'class {label}'}")
     ax = plot_filmstrip(torch.cat(rows), col_labels=_fraction_labels(FRACTIONS), row_labels=names,
                         title="Noise interpolation: the same two noise vectors, lerp vs slerp")
     ax.set_xlabel("fraction t")
     return ax.figure
 
 
-def truncation_grid(generator: torch.nn.Module) -> plt.Figure:
+def truncation_grid(generator: torch.nn.Module, label: int = 5, class_names: Sequence[str] | None = None) -> plt.Figure:
     """The same 12 samples of one class at several truncation values."""
-    label, count = 5, 12
+    count = 12
     labels = torch.full((count,), label)
     rows = torch.stack([truncation_samples(generator, t, labels, seed=SEED) for t in TRUNCATIONS])
     ax = plot_filmstrip(rows, row_labels=[f"t = {t:g}" for t in TRUNCATIONS],
-                        title=f"Truncation: the same 12 noise draws (class {label}), cut to [-t, t]")
+                        title=f"Truncation: the same {count} noise draws (class {_name(label, class_names)}), "
+                              "cut to [-t, t]")
     return ax.figure
 
 
@@ -170,6 +191,12 @@ FIGURES: dict[str, tuple[Callable[[], torch.nn.Module], Callable[..., plt.Figure
     "05_noise_interpolation": (cgan_generator, noise_interpolation),
     "05_truncation": (cgan_generator, truncation_grid),
     "05_truncation_tradeoff": (cgan_generator, truncation_tradeoff),
+    "05_cifar10_class_interpolation": (acgan_generator, functools.partial(
+        class_interpolation, pairs=CIFAR10_PAIRS, class_names=CIFAR10_CLASSES)),
+    "05_cifar10_noise_interpolation": (acgan_generator, functools.partial(
+        noise_interpolation, classes=(7, 8, 1), class_names=CIFAR10_CLASSES)),
+    "05_cifar10_truncation": (acgan_generator, functools.partial(
+        truncation_grid, label=7, class_names=CIFAR10_CLASSES)),
 }
 
 
