@@ -60,6 +60,8 @@ CONFIGS = {
     "w64init_bf16_gp4": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, init=True),
     "w64init_bf16_gp4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, ema=0.99, init=True),
     "w64init_bf16_gp4_lr3e-4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99, init=True),
+    "w64_bf16_gp4_nc2_lr3e-4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, n_critic=2, lr=3e-4, ema=0.99),
+    "w64_bf16_gp4_lr1e-3_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, lr=1e-3, ema=0.99),
 }
 STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
 
@@ -115,6 +117,8 @@ def main(argv=None) -> list[dict]:
                    help="step counts at which to evaluate instead of --eval-at (quality on a busy CPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--eval-samples", type=int, default=2000)
+    p.add_argument("--batch-stats-too", action="store_true",
+                   help="also score class accuracy with BatchNorm batch statistics (a diagnostic)")
     p.add_argument("--init-critic", default=None, help="classifier checkpoint for the 'init' configurations "
                    "(default: the shipped cifar10_critic_classifier)")
     p.add_argument("--out", default="benchmarks/acgan_levers.json")
@@ -153,6 +157,11 @@ def main(argv=None) -> list[dict]:
                 row["evals"].append({
                     "train_s": round(seconds, 1), "steps": steps,
                     **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}})
+                if args.batch_stats_too:  # is an early generator only bad with BatchNorm's running statistics?
+                    row["evals"][-1]["class_accuracy_batch_stats"] = round(evaluate_generator(
+                        LabelledGenerator(gan.sampler), evaluator, real, scale="tanh", num_classes=10,
+                        num_samples=args.eval_samples, generator=torch.Generator().manual_seed(1),
+                        real_features=real_features, use_batch_stats=True)["class_accuracy"], 4)
                 print(name, json.dumps(row["evals"][-1]), flush=True)
         row |= {"steps": steps, "seconds": round(seconds, 1), "cpu_s": round(time.process_time() - cpu0, 1),
                 "images_per_s": round(steps * batch / seconds, 1)}

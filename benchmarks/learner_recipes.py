@@ -3,7 +3,9 @@
 Each probe trains one notebook's networks (``ganlib.learner_runs.build_networks``) with one
 recipe for ``--minutes`` of training and scores the sampler on 2,000 samples at a few
 points (the clock stops while scoring). The recipes are ``ganlib.learner_runs`` ones or
-variants written as ``name:field=value,field=value`` on top of them. Run on an idle CPU.
+variants written as ``name:field=value,field=value`` on top of them. Run on an idle CPU, or
+with ``--at-steps`` (score after step counts: quality per step does not depend on the load)
+and ``--speed-seconds`` measured separately on an idle CPU.
 
     python benchmarks/learner_recipes.py --model cgan_onehot_mnist --minutes 3 \\
         --recipes improved improved:ema_decay=0.99 improved:ema_decay=0.99,real_target=1.0
@@ -16,6 +18,7 @@ import dataclasses
 import json
 import time
 
+import torch
 from probe_log import append_record
 
 from ganlib.data import TensorBatches, load_mnist
@@ -42,9 +45,14 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--recipes", nargs="+", default=["plain", "improved"])
     p.add_argument("--minutes", type=float, default=3.0)
     p.add_argument("--points", default="0.33,0.5,0.67,0.83,1.0", help="fractions of the time to score at")
+    p.add_argument("--at-steps", default=None, help="score after these step counts instead of --points")
+    p.add_argument("--hidden-dim", type=int, default=None, help="base width of both networks (default: shipped)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--out", default="benchmarks/learner_recipes.json")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     evaluator = load_evaluator("mnist", "cpu")
     x_test, _ = load_mnist(train=False, scale="unit")
     real = features(evaluator, x_test)
@@ -52,24 +60,28 @@ def main(argv=None) -> list[dict]:
     rows = []
     for text in args.recipes:
         recipe = parse_recipe(args.model, text)
-        gan = build_learner_gan(args.model, recipe)
+        gan = build_learner_gan(args.model, recipe, hidden_dim=args.hidden_dim)
         batches = TensorBatches(x, y, batch_size=recipe.batch_size, seed=0)
-        marks = sorted(60 * args.minutes * float(f) for f in args.points.split(","))
+        by_steps = args.at_steps is not None
+        marks = sorted(int(v) for v in args.at_steps.split(",")) if by_steps else \
+            sorted(60 * args.minutes * float(f) for f in args.points.split(","))
         curve = []
 
         def on_log(g, marks=marks, curve=curve) -> None:
-            while marks and g.seconds >= marks[0]:
+            while marks and (g.step if by_steps else g.seconds) >= marks[0]:
                 marks.pop(0)
                 curve.append({"train_s": round(g.seconds, 1), "step": g.step,
                               **quality(args.model, g, evaluator, x_test, real, args.samples)})
                 print(text, json.dumps(curve[-1]), flush=True)
 
         cpu = time.process_time()
-        fit(gan, batches, 10**9, log_every=25, on_log=on_log, time_budget=60 * args.minutes, progress=False)
+        fit(gan, batches, marks[-1] if by_steps else 10**9, log_every=25, on_log=on_log,
+            time_budget=None if by_steps else 60 * args.minutes, progress=False)
         if marks:  # the budget ended between two logs: score the end too
             curve.append({"train_s": round(gan.seconds, 1), "step": gan.step,
                           **quality(args.model, gan, evaluator, x_test, real, args.samples)})
         rows.append({"model": args.model, "recipe": text, "settings": dataclasses.asdict(recipe), "curve": curve,
+                     "hidden_dim": args.hidden_dim, "threads": torch.get_num_threads(),
                      "cpu_s": round(time.process_time() - cpu, 1)})
     append_record(args.out, rows=rows)
     return rows

@@ -25,7 +25,7 @@ from ganlib.models import (
     OneHotConditionalDiscriminator,
     init_dcgan_weights,
 )
-from ganlib.pretrained import build_model, pretrained_info
+from ganlib.pretrained import MODEL_CLASSES, build_model, pretrained_info
 from ganlib.recipes import (
     FAST_CGAN,
     FAST_DCGAN,
@@ -76,13 +76,15 @@ LEARNER_RUNS: dict[str, LearnerRun] = {
 }
 
 
-def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int = 0) -> tuple[nn.Module, nn.Module]:
+def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int = 0,
+                   hidden_dim: int | None = None) -> tuple[nn.Module, nn.Module]:
     """A fresh generator and discriminator pair for a shipped MNIST model, seeded, on ``device``.
 
     Args:
         name: a key of :data:`DISCRIMINATORS`, e.g. ``"dcgan_mnist"``.
         device: where the networks go.
         seed: seeds the weight initialisation.
+        hidden_dim: another base width for both networks (default: the shipped model's).
 
     Returns:
         ``(G, D)`` in training mode.
@@ -91,21 +93,31 @@ def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int =
         raise ValueError(f"No training pair for {name!r}; known: {', '.join(DISCRIMINATORS)}.")
     d_class, d_kwargs, dcgan_init = DISCRIMINATORS[name]
     seed_everything(seed)
-    G, D = build_model(name), d_class(**d_kwargs)
+    if hidden_dim is None:
+        G = build_model(name)
+    else:
+        info = pretrained_info(name)
+        G = MODEL_CLASSES[info["class"]](**(info["kwargs"] | {"hidden_dim": hidden_dim}))
+        d_kwargs = d_kwargs | {"hidden_dim": hidden_dim}
+    D = d_class(**d_kwargs)
     if dcgan_init:
         G.apply(init_dcgan_weights)
         D.apply(init_dcgan_weights)
     return G.to(device), D.to(device)
 
 
-def build_learner_gan(name: str, recipe: str | Recipe, device: torch.device | str = "cpu", *, seed: int = 0) -> GAN:
-    """The training state of a notebook's own run: its networks and ``recipe`` ("plain", "improved" or a Recipe)."""
+def build_learner_gan(name: str, recipe: str | Recipe, device: torch.device | str = "cpu", *, seed: int = 0,
+                      hidden_dim: int | None = None) -> GAN:
+    """The training state of a notebook's own run: its networks and ``recipe`` ("plain", "improved" or a Recipe).
+
+    ``hidden_dim`` overrides the networks' base width (see :func:`build_networks`).
+    """
     if isinstance(recipe, str):
         recipes = LEARNER_RUNS[name].recipes
         if recipe not in recipes:
             raise ValueError(f"recipe must be one of {sorted(recipes)} or a ganlib.recipes.Recipe, got {recipe!r}.")
         recipe = recipes[recipe]
-    G, D = build_networks(name, device, seed=seed)
+    G, D = build_networks(name, device, seed=seed, hidden_dim=hidden_dim)
     info = pretrained_info(name)
     return make_gan_from_recipe(G, D, recipe, z_dim=info["kwargs"]["z_dim"], num_classes=info.get("num_classes"),
                                 seed=seed)
