@@ -62,6 +62,9 @@ CONFIGS = {
     "w64init_bf16_gp4_lr3e-4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99, init=True),
     "w64_bf16_gp4_nc2_lr3e-4_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, n_critic=2, lr=3e-4, ema=0.99),
     "w64_bf16_gp4_lr1e-3_ema": dict(g=64, d=64, autocast_dtype=BF16, gp_every=4, lr=1e-3, ema=0.99),
+    "w32_bf16_gp4_lr3e-4_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99),
+    "w32_bf16_gp4_lr1e-3_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=1e-3, ema=0.99),
+    "w48_bf16_gp4_lr3e-4_ema": dict(g=48, d=48, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99),
 }
 STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
 
