@@ -11,6 +11,10 @@ accuracy overall and per class, Frechet distance in evaluator features (beside t
 real-vs-real floor from the manifest), precision and recall. The run's curve (class accuracy
 against training and CPU time) and its recipe go into the manifest; the filmstrip frames become
 one labelled picture, ``images/04_acgan_filmstrip.png``, that notebook 04 shows.
+
+``--rescore`` scores every curve point again from the run's ``snapshots/`` with the shipped
+evaluator (same samples and seed as during training): a run that outlived an evaluator
+(retrained to a higher accuracy) then reports one consistent curve.
 """
 
 from __future__ import annotations
@@ -48,6 +52,32 @@ def score(G: torch.nn.Module, num_samples: int, data_root: str | None = None) ->
     return scores
 
 
+def rescore_curve(run: Path, curve: list[dict], g_kwargs: dict, eval_samples: int,
+                  data_root: str | None = None) -> list[dict]:
+    """The curve's points scored again, from ``run/snapshots/step_<N>.pt``, by today's evaluator."""
+    from ganlib.checkpoints import load_checkpoint, load_model_state
+    from ganlib.metrics import features
+    from ganlib.models import ACGANGenerator
+
+    evaluator = load_evaluator("cifar10", "cpu")
+    real, _ = load_cifar10(data_root, train=False, scale="unit", limit=eval_samples)
+    real_features = features(evaluator, real)
+    rescored = []
+    for point in curve:
+        snapshot = run / "snapshots" / f"step_{point['step']}.pt"
+        if not snapshot.exists():
+            raise SystemExit(f"{snapshot} is missing: the curve cannot be scored again without it.")
+        G = ACGANGenerator(**g_kwargs)
+        load_model_state(G, {k: v.float() if v.is_floating_point() else v
+                             for k, v in load_checkpoint(snapshot).items()}, str(snapshot))
+        scores = evaluate_generator(LabelledGenerator(G.eval()), evaluator, real, scale="tanh", num_classes=10,
+                                    num_samples=eval_samples, generator=torch.Generator().manual_seed(1),
+                                    real_features=real_features)
+        rescored.append(point | {k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")})
+        print("rescored", json.dumps(rescored[-1]), flush=True)
+    return rescored
+
+
 def filmstrip(run: Path, out: Path) -> Path | None:
     """One picture of the run's filmstrip frames (``grid_<hours>h.png``), in training order, labelled."""
     frames = sorted(run.glob("filmstrip/grid_*h.png"),
@@ -75,6 +105,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--load-note", default="", help="what else ran on the CPU during training")
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--no-manifest", action="store_true", help="score only; change nothing")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score the curve again from the run's snapshots with the shipped evaluator")
     args = parser.parse_args(argv)
     run = Path(args.run)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -88,6 +120,9 @@ def main(argv: list[str] | None = None) -> dict:
         found = score(G.eval(), args.samples, args.data_root)
         print(json.dumps(found, indent=1))
         return found
+    if args.rescore:
+        eval_samples = json.loads((run / "curve.json").read_text())["eval_samples"]
+        metrics["curve"] = rescore_curve(run, metrics["curve"], metrics["g_kwargs"], eval_samples, args.data_root)
     target = WEIGHTS_DIR / f"{NAME}.pt"
     save_checkpoint(torch.load(run / "acgan_cifar10.pt", map_location="cpu", weights_only=True), target)
     manifest_path = WEIGHTS_DIR / MANIFEST_NAME

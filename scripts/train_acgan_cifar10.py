@@ -15,6 +15,8 @@ exactly (it refuses other settings). Along the way the run keeps, in ``<out>``:
 - ``curve.json``: per evaluation (every ``--eval-minutes`` of training), the steps, training /
   wall / CPU seconds, the evaluator's class accuracy of conditional samples and their
   Frechet distance in evaluator features;
+- ``snapshots/step_<N>.pt``: the generator (float16) at each evaluation, so that the curve
+  can be scored again with another evaluator (``scripts/ship_acgan_cifar10.py --rescore``);
 - ``filmstrip/``: the fixed 10x10 grid (one class per column) after the training hours of
   ``--filmstrip-hours``; ``grids/latest.png`` is the newest grid;
 - at the end (``--hours`` of training, or ``--steps``): ``acgan_cifar10.pt`` (the EMA
@@ -88,6 +90,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fp16", action="store_true", help="export the generator in float16")
     p.add_argument("--limit", type=int, default=None, help="class-balanced subset (smoke runs)")
     p.add_argument("--data-root", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -160,6 +163,7 @@ class Progress:
                  "cpu_s": round(self.cpu_s(), 1),
                  **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}}
         self.points.append(point)
+        save_checkpoint(export_weights(self.gan.sampler), self.out / "snapshots" / f"step_{self.gan.step}.pt")
         tmp = self.curve_path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"eval_samples": self.args.eval_samples, "points": self.points}, indent=1))
         tmp.replace(self.curve_path)
@@ -188,7 +192,9 @@ def main(argv=None) -> dict:
     device = get_device(args.device)
     seed_everything(args.seed)
     out = Path(args.out)
-    for folder in ("grids", "filmstrip"):
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for folder in ("grids", "filmstrip", "snapshots"):
         (out / folder).mkdir(parents=True, exist_ok=True)
     check_resume(out, args)
     dtype = {"auto": fast_autocast_dtype(device), "on": torch.bfloat16, "off": None}[args.bf16]

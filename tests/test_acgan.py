@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 
 import pytest
@@ -359,3 +360,10 @@ def test_ship_script_scores_a_finished_run_and_refuses_an_unfinished_one(tiny_ci
     found = ship.main(["--run", str(out), "--no-manifest", "--samples", "20", "--data-root", str(tiny_cifar / "data")])
     assert set(found["per_class_accuracy"]) == set(CIFAR10_CLASSES)
     assert 0 <= found["class_accuracy"] <= 1 and found["real_vs_real_fd"] > 0
+    # Every evaluation left a float16 snapshot, and scoring them again reproduces the curve.
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {f"step_{p['step']}.pt" for p in metrics["curve"]} <= {f.name for f in (out / "snapshots").iterdir()}
+    rescored = ship.rescore_curve(out, metrics["curve"], metrics["g_kwargs"], 10, str(tiny_cifar / "data"))
+    assert [p["step"] for p in rescored] == [p["step"] for p in metrics["curve"]]
+    for before, after in zip(metrics["curve"], rescored):
+        assert after["fd"] == pytest.approx(before["fd"], rel=0.05, abs=1e-3)
