@@ -60,12 +60,15 @@ class LearnerRun:
         minutes: default training time (training seconds only, not evaluation).
         recipes: ``{"plain": the course material's recipe, "improved": the notebook's default}``.
         plain_name: registry name of the recorded plain run (its generator ships).
+        hidden_dim: base width of both networks when it differs from the shipped model's
+            (a narrower network takes more steps in the same minutes); None: the shipped width.
     """
 
     notebook: str
     minutes: float
     recipes: dict[str, Recipe]
     plain_name: str
+    hidden_dim: int | None = None
 
 
 LEARNER_RUNS: dict[str, LearnerRun] = {
@@ -110,8 +113,11 @@ def build_learner_gan(name: str, recipe: str | Recipe, device: torch.device | st
                       hidden_dim: int | None = None) -> GAN:
     """The training state of a notebook's own run: its networks and ``recipe`` ("plain", "improved" or a Recipe).
 
-    ``hidden_dim`` overrides the networks' base width (see :func:`build_networks`).
+    ``hidden_dim`` overrides the networks' base width (see :func:`build_networks`); by default
+    the run's own (:attr:`LearnerRun.hidden_dim`).
     """
+    if hidden_dim is None and name in LEARNER_RUNS:
+        hidden_dim = LEARNER_RUNS[name].hidden_dim
     if isinstance(recipe, str):
         recipes = LEARNER_RUNS[name].recipes
         if recipe not in recipes:

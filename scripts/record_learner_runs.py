@@ -100,7 +100,8 @@ def main(argv=None) -> dict:
         manifest = json.loads(manifest_path.read_text())
         base = manifest["models"][name]
         manifest["models"][spec.plain_name] = {
-            "file": target.name, "sha256": sha256_of(target), "class": base["class"], "kwargs": base["kwargs"],
+            "file": target.name, "sha256": sha256_of(target), "class": base["class"],
+            "kwargs": base["kwargs"] | ({"hidden_dim": spec.hidden_dim} if spec.hidden_dim else {}),
             "scale": base["scale"], "num_classes": base.get("num_classes"), "dtype": "float16",
             "description": f"the course material's plain recipe trained for {minutes:g} minutes, as notebook "
                            f"{spec.notebook} does with recipe='plain': the left side of its comparison",

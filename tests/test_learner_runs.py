@@ -36,6 +36,8 @@ def test_notebook_defaults_are_the_recorded_runs(name):
     run = LEARNER_RUNS[name]
     params = _parameters(NOTEBOOKS[run.notebook])
     assert params["train_minutes"] == run.minutes
+    if run.hidden_dim is not None:  # the notebook builds its networks at the run's width
+        assert params["hidden_dim"] == run.hidden_dim
     assert params["recipe"] == "improved"
     assert set(run.recipes) == {"plain", "improved"}
 
