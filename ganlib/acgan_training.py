@@ -15,6 +15,7 @@ vector (:func:`class_noise`). :func:`acgan_step` plugs into :func:`ganlib.train.
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Iterator
 
 import torch
@@ -24,6 +25,7 @@ from torch import nn
 from ganlib.augment import random_flip
 from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
 from ganlib.noise import check_labels, one_hot, sample_labels
+from ganlib.sampling import recalibrate_batchnorm
 from ganlib.train import GAN, make_gan
 
 LAMBDA_GP = 10.0
@@ -218,3 +220,20 @@ class LabelledGenerator(nn.Module):
         check_labels(labels, self.num_classes)
         z = torch.cat([one_hot(labels, self.num_classes).to(z.dtype), z[:, self.num_classes:]], dim=1)
         return self.G(z)
+
+
+def calibrated_sampler(gan: GAN) -> nn.Module:
+    """The generator to sample and judge: ``gan.sampler``, or with an EMA a recalibrated copy.
+
+    The moving average of the weights carries a moving average of BatchNorm's running
+    statistics, measured on older weights; a copy of the averaged generator gets statistics
+    measured again through its own weights (:func:`ganlib.sampling.recalibrate_batchnorm`,
+    every class equally often). Training state is left untouched.
+
+    Returns:
+        An ACGAN generator ``G(z)`` in eval mode.
+    """
+    if gan.ema is None:
+        return gan.sampler
+    labelled = LabelledGenerator(copy.deepcopy(gan.sampler), gan.num_classes)
+    return recalibrate_batchnorm(labelled, gan.z_dim, gan.num_classes).G

@@ -115,9 +115,10 @@ def recalibrate_batchnorm(G: nn.Module, z_dim: int, num_classes: int | None = No
     G.train()
     rng = torch.Generator().manual_seed(seed)
     device = next(G.parameters()).device
-    for _ in range(num_batches):
-        z = sample_z(batch_size, z_dim, generator=rng).to(device)
-        G(z) if num_classes is None else G(z, (torch.arange(batch_size) % num_classes).to(device))
+    with torch.no_grad():  # only the statistics change: no graph to keep
+        for _ in range(num_batches):
+            z = sample_z(batch_size, z_dim, generator=rng).to(device)
+            G(z) if num_classes is None else G(z, (torch.arange(batch_size) % num_classes).to(device))
     for module, momentum in zip(norms, momenta):
         module.momentum = momentum
     return G.eval()

@@ -22,6 +22,11 @@ exactly (it refuses other settings). Along the way the run keeps, in ``<out>``:
 - at the end (``--hours`` of training, or ``--steps``): ``acgan_cifar10.pt`` (the EMA
   generator with ``--ema``) and ``metrics.json``.
 
+With ``--ema`` every evaluation, snapshot, filmstrip frame and the export use a copy of the
+averaged generator whose BatchNorm statistics were measured again through the averaged
+weights (``ganlib.sampling.recalibrate_batchnorm``): the averaged running statistics lag
+behind the averaged weights.
+
     python scripts/train_acgan_cifar10.py --out runs/acgan_cifar10 --hours 8
 """
 
@@ -39,7 +44,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from ganlib.acgan_training import LabelledGenerator, acgan_step, fixed_grid_noise, make_acgan
+from ganlib.acgan_training import LabelledGenerator, acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
 from ganlib.checkpoints import export_weights, load_checkpoint, load_model_state, save_checkpoint
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
@@ -151,11 +156,16 @@ class Progress:
     def wall_s(self) -> float:
         return self.wall_before + time.perf_counter() - self.wall_start
 
-    def grid(self, path: Path) -> None:
-        save_image(to_unit_range(sample(self.gan.sampler, self.z_grid), "tanh"), path, nrow=10)
+    def sampler(self) -> torch.nn.Module:
+        """The generator to judge: with an EMA, a copy with recalibrated BatchNorm statistics."""
+        return calibrated_sampler(self.gan)
+
+    def grid(self, path: Path, G: torch.nn.Module | None = None) -> None:
+        save_image(to_unit_range(sample(G or self.gan.sampler, self.z_grid), "tanh"), path, nrow=10)
 
     def evaluate(self) -> dict:
-        scores = evaluate_generator(LabelledGenerator(self.gan.sampler), self.evaluator, self.real, scale="tanh",
+        G = self.sampler()
+        scores = evaluate_generator(LabelledGenerator(G), self.evaluator, self.real, scale="tanh",
                                     num_classes=10, num_samples=self.args.eval_samples,
                                     generator=torch.Generator().manual_seed(1), real_features=self.real_features)
         point = {"step": self.gan.step, "images": self.gan.step * self.args.batch_size,
@@ -163,7 +173,7 @@ class Progress:
                  "cpu_s": round(self.cpu_s(), 1),
                  **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}}
         self.points.append(point)
-        save_checkpoint(export_weights(self.gan.sampler), self.out / "snapshots" / f"step_{self.gan.step}.pt")
+        save_checkpoint(export_weights(G), self.out / "snapshots" / f"step_{self.gan.step}.pt")
         tmp = self.curve_path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"eval_samples": self.args.eval_samples, "points": self.points}, indent=1))
         tmp.replace(self.curve_path)
@@ -178,7 +188,7 @@ class Progress:
         for hours in self.frames:
             frame = self.out / "filmstrip" / f"grid_{hours:g}h.png"
             if gan.seconds >= 3600 * hours and not frame.exists():
-                self.grid(frame)
+                self.grid(frame, self.sampler())
         last = self.points[-1]["train_s"] if self.points else 0.0
         if gan.seconds - last >= 60 * self.args.eval_minutes or not self.points:
             print("eval", json.dumps(self.evaluate()), flush=True)
@@ -229,8 +239,9 @@ def main(argv=None) -> dict:
 
     if not progress.points or progress.points[-1]["step"] != gan.step:
         progress.evaluate()
-    progress.grid(out / "filmstrip" / f"grid_final_{gan.seconds / 3600:.2f}h.png")
-    save_checkpoint(export_weights(gan.sampler, half=args.fp16), out / "acgan_cifar10.pt")
+    final = progress.sampler()
+    progress.grid(out / "filmstrip" / f"grid_final_{gan.seconds / 3600:.2f}h.png", final)
+    save_checkpoint(export_weights(final, half=args.fp16), out / "acgan_cifar10.pt")
     metrics = {"finished": True, "steps": gan.step, "images": gan.step * args.batch_size,
                "epochs": gan.step * args.batch_size / x.shape[0],
                "training_seconds": round(gan.seconds, 1), "cpu_seconds": round(progress.cpu_s(), 1),

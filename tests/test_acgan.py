@@ -347,8 +347,9 @@ def test_lazy_penalty_is_weighted_by_its_period():
 def test_ship_script_scores_a_finished_run_and_refuses_an_unfinished_one(tiny_cifar):
     train, ship = _load_script("train_acgan_cifar10"), _load_script("ship_acgan_cifar10")
     out = tiny_cifar / "gan"
+    # With an EMA: evaluations, snapshots and the export use the recalibrated averaged generator.
     common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"), "--g-width", "4",
-              "--d-width", "4", "--batch-size", "10", "--log-every", "1", "--eval-samples", "10"]
+              "--d-width", "4", "--batch-size", "10", "--log-every", "1", "--eval-samples", "10", "--ema", "0.9"]
     out.mkdir()
     (out / "STOP").touch()
     train.main(common + ["--steps", "2"])
@@ -367,3 +368,19 @@ def test_ship_script_scores_a_finished_run_and_refuses_an_unfinished_one(tiny_ci
     assert [p["step"] for p in rescored] == [p["step"] for p in metrics["curve"]]
     for before, after in zip(metrics["curve"], rescored):
         assert after["fd"] == pytest.approx(before["fd"], rel=0.05, abs=1e-3)
+
+
+def test_calibrated_sampler_measures_batchnorm_again_on_a_copy():
+    from ganlib.acgan_training import calibrated_sampler
+
+    torch.manual_seed(0)
+    plain = make_acgan(ACGANGenerator(width=4), ACGANCritic(width=4))
+    assert calibrated_sampler(plain) is plain.sampler  # no EMA: nothing to recalibrate
+    gan = make_acgan(ACGANGenerator(width=4), ACGANCritic(width=4), ema_decay=0.9)
+    before = {k: v.clone() for k, v in gan.sampler.state_dict().items()}
+    G = calibrated_sampler(gan)
+    assert G is not gan.sampler and not G.training
+    assert all(torch.equal(v, gan.sampler.state_dict()[k]) for k, v in before.items())  # training state untouched
+    bn = [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)][0]
+    assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))  # measured, not the initial 1s
+    assert G(class_noise(torch.arange(3))).shape == (3, 3, 32, 32)
