@@ -25,7 +25,7 @@ import time
 import torch
 from probe_log import append_record
 
-from ganlib.acgan_training import LabelledGenerator, acgan_step, make_acgan
+from ganlib.acgan_training import LabelledGenerator, acgan_step, calibrated_sampler, make_acgan
 from ganlib.checkpoints import load_checkpoint
 from ganlib.data import TensorBatches
 from ganlib.data.cifar10 import load_cifar10
@@ -120,6 +120,8 @@ def main(argv=None) -> list[dict]:
                    help="step counts at which to evaluate instead of --eval-at (quality on a busy CPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--eval-samples", type=int, default=2000)
+    p.add_argument("--calibrate", action="store_true",
+                   help="judge an EMA generator with recalibrated BatchNorm statistics (as notebook 04 does)")
     p.add_argument("--batch-stats-too", action="store_true",
                    help="also score class accuracy with BatchNorm batch statistics (a diagnostic)")
     p.add_argument("--init-critic", default=None, help="classifier checkpoint for the 'init' configurations "
@@ -154,7 +156,8 @@ def main(argv=None) -> list[dict]:
                 more, spent = (run_steps(gan, batches, step, int(point) - steps) if by_steps
                                else run_for(gan, batches, step, 60 * point - seconds))
                 steps, seconds = steps + more, seconds + spent
-                scores = evaluate_generator(LabelledGenerator(gan.sampler), evaluator, real, scale="tanh",
+                judged = calibrated_sampler(gan) if args.calibrate else gan.sampler
+                scores = evaluate_generator(LabelledGenerator(judged), evaluator, real, scale="tanh",
                                             num_classes=10, num_samples=args.eval_samples,
                                             generator=torch.Generator().manual_seed(1), real_features=real_features)
                 row["evals"].append({
@@ -162,7 +165,7 @@ def main(argv=None) -> list[dict]:
                     **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}})
                 if args.batch_stats_too:  # is an early generator only bad with BatchNorm's running statistics?
                     row["evals"][-1]["class_accuracy_batch_stats"] = round(evaluate_generator(
-                        LabelledGenerator(gan.sampler), evaluator, real, scale="tanh", num_classes=10,
+                        LabelledGenerator(judged), evaluator, real, scale="tanh", num_classes=10,
                         num_samples=args.eval_samples, generator=torch.Generator().manual_seed(1),
                         real_features=real_features, use_batch_stats=True)["class_accuracy"], 4)
                 print(name, json.dumps(row["evals"][-1]), flush=True)
