@@ -25,7 +25,7 @@ from ganlib.models import (
     OneHotConditionalDiscriminator,
     init_dcgan_weights,
 )
-from ganlib.pretrained import MODEL_CLASSES, build_model, pretrained_info
+from ganlib.pretrained import build_model, pretrained_info
 from ganlib.recipes import (
     FAST_CGAN,
     FAST_DCGAN,
@@ -96,13 +96,8 @@ def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int =
         raise ValueError(f"No training pair for {name!r}; known: {', '.join(DISCRIMINATORS)}.")
     d_class, d_kwargs, dcgan_init = DISCRIMINATORS[name]
     seed_everything(seed)
-    if hidden_dim is None:
-        G = build_model(name)
-    else:
-        info = pretrained_info(name)
-        G = MODEL_CLASSES[info["class"]](**(info["kwargs"] | {"hidden_dim": hidden_dim}))
-        d_kwargs = d_kwargs | {"hidden_dim": hidden_dim}
-    D = d_class(**d_kwargs)
+    width = {} if hidden_dim is None else {"hidden_dim": hidden_dim}
+    G, D = build_model(name, overrides=width), d_class(**(d_kwargs | width))
     if dcgan_init:
         G.apply(init_dcgan_weights)
         D.apply(init_dcgan_weights)

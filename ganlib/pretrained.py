@@ -104,15 +104,18 @@ def output_scale(name: str, *, weights_dir: str | Path | None = None) -> str:
     return pretrained_info(name, weights_dir=weights_dir)["scale"]
 
 
-def build_model(name: str, *, weights_dir: str | Path | None = None) -> nn.Module:
-    """A fresh, untrained model of the class and constructor arguments the manifest gives for ``name``."""
+def build_model(name: str, *, weights_dir: str | Path | None = None, overrides: dict | None = None) -> nn.Module:
+    """A fresh, untrained model of the class and constructor arguments the manifest gives for ``name``.
+
+    ``overrides`` replaces some of those arguments (e.g. ``{"hidden_dim": 32}`` for a narrower twin).
+    """
     info = pretrained_info(name, weights_dir=weights_dir)
     if info["class"] not in MODEL_CLASSES:
         raise ValueError(
             f"The manifest names an unknown model class {info['class']!r} for {name!r}; "
             f"known classes: {', '.join(MODEL_CLASSES)}."
         )
-    return MODEL_CLASSES[info["class"]](**info["kwargs"])
+    return MODEL_CLASSES[info["class"]](**(info["kwargs"] | (overrides or {})))
 
 
 def sha256_of(path: str | Path) -> str:
