@@ -250,6 +250,8 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
         conditional generator (and ``"per_class_accuracy"`` when asked).
     """
     _check_images(real_images, "real_images")
+    if per_class and not num_classes:
+        raise ValueError("per_class needs num_classes: it is only defined for a conditional generator.")
     fakes, labels = sample_balanced(model, num_samples, z_dim, num_classes=num_classes, generator=generator,
                                     batch_size=batch_size, use_batch_stats=use_batch_stats)
     real = real_features if real_features is not None else features(evaluator, real_images, batch_size=batch_size)
@@ -261,11 +263,9 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
         result["class_accuracy"] = class_accuracy(evaluator, fakes, labels, scale=scale, batch_size=batch_size)
     if not all(math.isfinite(v) for v in result.values()):
         raise ValueError(f"a metric is not finite: {result}; the generator may output NaN.")
-    if num_classes and per_class:
+    if per_class:
         result["per_class_accuracy"] = per_class_accuracy(evaluator, fakes, labels, num_classes, scale=scale,
                                                           batch_size=batch_size).tolist()
-    elif per_class:
-        raise ValueError("per_class needs num_classes: it is only defined for a conditional generator.")
     return result
 
 
