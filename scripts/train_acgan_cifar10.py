@@ -143,6 +143,7 @@ class Progress:
         self.cpu_before = self.points[-1]["cpu_s"] if self.points else 0.0
         self.wall_before = self.points[-1]["wall_s"] if self.points else 0.0
         self.cpu_start, self.wall_start = time.process_time(), time.perf_counter()
+        self._judged: tuple[int, torch.nn.Module] | None = None  # (step, generator), see sampler()
         self.frames = [float(h) for h in args.filmstrip_hours.split(",") if h]
         self.z_grid, _ = fixed_grid_noise(rows=10, device=device)
         self.evaluator = load_evaluator("cifar10", device)
@@ -157,8 +158,14 @@ class Progress:
         return self.wall_before + time.perf_counter() - self.wall_start
 
     def sampler(self) -> torch.nn.Module:
-        """The generator to judge: with an EMA, a copy with recalibrated BatchNorm statistics."""
-        return calibrated_sampler(self.gan)
+        """The generator to judge: with an EMA, a copy with recalibrated BatchNorm statistics.
+
+        Made once per training step: an evaluation, a filmstrip frame and the export of the
+        same step share it (recalibrating runs 40 batches through the generator).
+        """
+        if self._judged is None or self._judged[0] != self.gan.step:
+            self._judged = (self.gan.step, calibrated_sampler(self.gan))
+        return self._judged[1]
 
     def grid(self, path: Path, G: torch.nn.Module | None = None) -> None:
         save_image(to_unit_range(sample(G or self.gan.sampler, self.z_grid), "tanh"), path, nrow=10)
