@@ -5,7 +5,7 @@ recipe for ``--minutes`` of training and scores the sampler on 2,000 samples at 
 points (the clock stops while scoring). The recipes are ``ganlib.learner_runs`` ones or
 variants written as ``name:field=value,field=value`` on top of them. Run on an idle CPU, or
 with ``--at-steps`` (score after step counts: quality per step does not depend on the load)
-and ``--speed-seconds`` measured separately on an idle CPU.
+and turn steps into minutes with steps per second measured separately on an idle CPU.
 
     python benchmarks/learner_recipes.py --model cgan_onehot_mnist --minutes 3 \\
         --recipes improved improved:ema_decay=0.99 improved:ema_decay=0.99,real_target=1.0
