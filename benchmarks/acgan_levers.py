@@ -25,11 +25,11 @@ import time
 import torch
 from probe_log import append_record
 
-from ganlib.acgan_training import LabelledGenerator, acgan_step, calibrated_sampler, make_acgan
+from ganlib.acgan_training import ACGANScorer, acgan_step, calibrated_sampler, make_acgan
 from ganlib.checkpoints import load_checkpoint
 from ganlib.data import TensorBatches
 from ganlib.data.cifar10 import load_cifar10
-from ganlib.metrics import evaluate_generator, features, load_evaluator
+from ganlib.metrics import load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.pretrained import load_pretrained
 from ganlib.utils import count_parameters, seed_everything
@@ -89,25 +89,14 @@ def build(name: str, x: torch.Tensor, y: torch.Tensor, seed: int = 0, init_sourc
     return gan, batches, step
 
 
-def run_for(gan, batches, step, seconds: float) -> tuple[int, float]:
-    """Train until ``seconds`` have passed; returns (steps, seconds actually spent)."""
-    start, steps = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds:
-        xb, yb = next(batches)
-        step(gan, xb, yb)
+def train_until(gan, batches, step, *, seconds: float = float("inf"), steps: int | None = None) -> tuple[int, float]:
+    """Train until ``seconds`` have passed or ``steps`` steps are done; returns (steps, seconds spent)."""
+    start, done = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds and (steps is None or done < steps):
+        step(gan, *next(batches))
         gan.step += 1
-        steps += 1
-    return steps, time.perf_counter() - start
-
-
-def run_steps(gan, batches, step, count: int) -> tuple[int, float]:
-    """Train ``count`` steps; returns (steps, seconds spent)."""
-    start = time.perf_counter()
-    for _ in range(count):
-        xb, yb = next(batches)
-        step(gan, xb, yb)
-        gan.step += 1
-    return count, time.perf_counter() - start
+        done += 1
+    return done, time.perf_counter() - start
 
 
 def main(argv=None) -> list[dict]:
@@ -131,11 +120,10 @@ def main(argv=None) -> list[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     x, y = load_cifar10(train=True)
-    evaluator = real = real_features = None
+    score = None
     if args.mode == "quality":
-        evaluator = load_evaluator("cifar10", "cpu")
         real, _ = load_cifar10(train=False, scale="unit", limit=args.eval_samples)
-        real_features = features(evaluator, real)
+        score = ACGANScorer(load_evaluator("cifar10", "cpu"), real, args.eval_samples)
     results = []
     for name in args.configs.split(","):
         gan, batches, step = build(name, x, y, init_source=args.init_critic)
@@ -146,28 +134,21 @@ def main(argv=None) -> list[dict]:
         row = {"config": name, **{k: str(v) for k, v in CONFIGS[name].items()},
                "params_g": count_parameters(gan.G), "params_d": count_parameters(gan.D)}
         if args.mode == "speed":
-            steps, seconds = run_for(gan, batches, step, args.seconds)
+            steps, seconds = train_until(gan, batches, step, seconds=args.seconds)
         else:  # train in stretches up to each evaluation point; evaluation time is not counted
             steps, seconds, row["evals"] = 0, 0.0, []
             by_steps = args.eval_at_steps is not None
             points = sorted(float(v) for v in (args.eval_at_steps if by_steps else args.eval_at).split(","))
             row["threads"] = torch.get_num_threads()
             for point in points:
-                more, spent = (run_steps(gan, batches, step, int(point) - steps) if by_steps
-                               else run_for(gan, batches, step, 60 * point - seconds))
+                more, spent = (train_until(gan, batches, step, steps=int(point) - steps) if by_steps
+                               else train_until(gan, batches, step, seconds=60 * point - seconds))
                 steps, seconds = steps + more, seconds + spent
                 judged = calibrated_sampler(gan) if args.calibrate else gan.sampler
-                scores = evaluate_generator(LabelledGenerator(judged), evaluator, real, scale="tanh",
-                                            num_classes=10, num_samples=args.eval_samples,
-                                            generator=torch.Generator().manual_seed(1), real_features=real_features)
-                row["evals"].append({
-                    "train_s": round(seconds, 1), "steps": steps,
-                    **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}})
+                row["evals"].append({"train_s": round(seconds, 1), "steps": steps, **score(judged)})
                 if args.batch_stats_too:  # is an early generator only bad with BatchNorm's running statistics?
-                    row["evals"][-1]["class_accuracy_batch_stats"] = round(evaluate_generator(
-                        LabelledGenerator(judged), evaluator, real, scale="tanh", num_classes=10,
-                        num_samples=args.eval_samples, generator=torch.Generator().manual_seed(1),
-                        real_features=real_features, use_batch_stats=True)["class_accuracy"], 4)
+                    batch_stats = score(judged, use_batch_stats=True)
+                    row["evals"][-1]["class_accuracy_batch_stats"] = batch_stats["class_accuracy"]
                 print(name, json.dumps(row["evals"][-1]), flush=True)
         row |= {"steps": steps, "seconds": round(seconds, 1), "cpu_s": round(time.process_time() - cpu0, 1),
                 "images_per_s": round(steps * batch / seconds, 1)}

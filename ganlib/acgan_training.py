@@ -24,6 +24,7 @@ from torch import nn
 
 from ganlib.augment import random_flip
 from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
+from ganlib.metrics import evaluate_generator, features
 from ganlib.noise import check_labels, one_hot, sample_labels
 from ganlib.sampling import recalibrate_batchnorm
 from ganlib.train import GAN, make_gan
@@ -237,3 +238,39 @@ def calibrated_sampler(gan: GAN) -> nn.Module:
         return gan.sampler
     labelled = LabelledGenerator(copy.deepcopy(gan.sampler), gan.num_classes)
     return recalibrate_batchnorm(labelled, gan.z_dim, gan.num_classes).G
+
+
+class ACGANScorer:
+    """One fixed way to score an ACGAN generator, so that every score of a run compares.
+
+    A run is scored while it trains (``scripts/train_acgan_cifar10.py``), again later from its
+    snapshots with a newer evaluator (``scripts/ship_acgan_cifar10.py --rescore``) and in the
+    lever probes (``benchmarks/acgan_levers.py``); all of them use this: the same real images,
+    the same number of conditional samples (every class equally often) from the same noise.
+
+    Args:
+        evaluator: the data set's evaluator (``ganlib.metrics.load_evaluator("cifar10")``).
+        real: ``(n, 3, H, W)`` real test images in [0, 1]; their features are computed once.
+        num_samples: generated images per score.
+        num_classes: classes written into the noise (see :class:`LabelledGenerator`).
+        seed: seed of the noise, the same at every call.
+    """
+
+    METRICS = ("class_accuracy", "fd", "precision", "recall")
+
+    def __init__(self, evaluator: nn.Module, real: torch.Tensor, num_samples: int, num_classes: int = 10,
+                 seed: int = 1) -> None:
+        self.evaluator, self.real, self.num_samples = evaluator, real, num_samples
+        self.num_classes, self.seed = num_classes, seed
+        self.real_features = features(evaluator, real)
+
+    def __call__(self, G: nn.Module, **options) -> dict[str, float]:
+        """Scores of ``G(z)`` (images in [-1, 1]), rounded to 4 digits.
+
+        ``options`` go to :func:`ganlib.metrics.evaluate_generator` (e.g. ``use_batch_stats``).
+        """
+        scores = evaluate_generator(LabelledGenerator(G, self.num_classes), self.evaluator, self.real,
+                                    scale="tanh", num_classes=self.num_classes, num_samples=self.num_samples,
+                                    generator=torch.Generator().manual_seed(self.seed),
+                                    real_features=self.real_features, **options)
+        return {k: round(scores[k], 4) for k in self.METRICS}

@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from ganlib.acgan_training import LabelledGenerator  # noqa: E402
+from ganlib.acgan_training import ACGANScorer, LabelledGenerator  # noqa: E402
 from ganlib.checkpoints import save_checkpoint  # noqa: E402
 from ganlib.data.cifar10 import CIFAR10_CLASSES, load_cifar10  # noqa: E402
 from ganlib.metrics import evaluate_generator, load_evaluator  # noqa: E402
@@ -56,12 +56,10 @@ def rescore_curve(run: Path, curve: list[dict], g_kwargs: dict, eval_samples: in
                   data_root: str | None = None) -> list[dict]:
     """The curve's points scored again, from ``run/snapshots/step_<N>.pt``, by today's evaluator."""
     from ganlib.checkpoints import load_checkpoint, load_model_state
-    from ganlib.metrics import features
     from ganlib.models import ACGANGenerator
 
-    evaluator = load_evaluator("cifar10", "cpu")
     real, _ = load_cifar10(data_root, train=False, scale="unit", limit=eval_samples)
-    real_features = features(evaluator, real)
+    score = ACGANScorer(load_evaluator("cifar10", "cpu"), real, eval_samples)
     rescored = []
     for point in curve:
         snapshot = run / "snapshots" / f"step_{point['step']}.pt"
@@ -70,10 +68,7 @@ def rescore_curve(run: Path, curve: list[dict], g_kwargs: dict, eval_samples: in
         G = ACGANGenerator(**g_kwargs)
         load_model_state(G, {k: v.float() if v.is_floating_point() else v
                              for k, v in load_checkpoint(snapshot).items()}, str(snapshot))
-        scores = evaluate_generator(LabelledGenerator(G.eval()), evaluator, real, scale="tanh", num_classes=10,
-                                    num_samples=eval_samples, generator=torch.Generator().manual_seed(1),
-                                    real_features=real_features)
-        rescored.append(point | {k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")})
+        rescored.append(point | score(G.eval()))
         print("rescored", json.dumps(rescored[-1]), flush=True)
     return rescored
 

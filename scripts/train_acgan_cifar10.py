@@ -44,11 +44,11 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from ganlib.acgan_training import LabelledGenerator, acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
+from ganlib.acgan_training import ACGANScorer, acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
 from ganlib.checkpoints import export_weights, load_checkpoint, load_model_state, save_checkpoint
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
-from ganlib.metrics import evaluate_generator, features, load_evaluator
+from ganlib.metrics import load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.pretrained import load_pretrained
 from ganlib.sampling import sample
@@ -146,10 +146,8 @@ class Progress:
         self._judged: tuple[int, torch.nn.Module] | None = None  # (step, generator), see sampler()
         self.frames = [float(h) for h in args.filmstrip_hours.split(",") if h]
         self.z_grid, _ = fixed_grid_noise(rows=10, device=device)
-        self.evaluator = load_evaluator("cifar10", device)
         real, _ = load_cifar10(args.data_root, train=False, scale="unit", limit=args.eval_samples)
-        self.real_features = features(self.evaluator, real.to(device))
-        self.real = real
+        self.score = ACGANScorer(load_evaluator("cifar10", device), real.to(device), args.eval_samples)
 
     def cpu_s(self) -> float:
         return self.cpu_before + time.process_time() - self.cpu_start
@@ -172,13 +170,9 @@ class Progress:
 
     def evaluate(self) -> dict:
         G = self.sampler()
-        scores = evaluate_generator(LabelledGenerator(G), self.evaluator, self.real, scale="tanh",
-                                    num_classes=10, num_samples=self.args.eval_samples,
-                                    generator=torch.Generator().manual_seed(1), real_features=self.real_features)
         point = {"step": self.gan.step, "images": self.gan.step * self.args.batch_size,
                  "train_s": round(self.gan.seconds, 1), "wall_s": round(self.wall_s(), 1),
-                 "cpu_s": round(self.cpu_s(), 1),
-                 **{k: round(scores[k], 4) for k in ("class_accuracy", "fd", "precision", "recall")}}
+                 "cpu_s": round(self.cpu_s(), 1), **self.score(G)}
         self.points.append(point)
         save_checkpoint(export_weights(G), self.out / "snapshots" / f"step_{self.gan.step}.pt")
         tmp = self.curve_path.with_suffix(".tmp")

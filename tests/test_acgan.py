@@ -384,3 +384,17 @@ def test_calibrated_sampler_measures_batchnorm_again_on_a_copy():
     bn = [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)][0]
     assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))  # measured, not the initial 1s
     assert G(class_noise(torch.arange(3))).shape == (3, 3, 32, 32)
+
+
+def test_acgan_scorer_repeats_its_noise_and_tells_generators_apart():
+    from ganlib.acgan_training import ACGANScorer
+    from ganlib.metrics import load_evaluator
+
+    score = ACGANScorer(load_evaluator("cifar10", "cpu"), torch.rand(30, 3, 32, 32), num_samples=20)
+    torch.manual_seed(0)
+    G = ACGANGenerator(width=4).eval()
+    first = score(G)
+    assert set(first) == set(ACGANScorer.METRICS)
+    assert score(G) == first  # the same noise at every call: a run's points compare
+    torch.manual_seed(1)
+    assert score(ACGANGenerator(width=4).eval()) != first
