@@ -9,13 +9,15 @@ Each model is loaded back through the registry, the way users load it, and its t
 is measured again on the 10,000 test images. For the evaluator the real-vs-real Frechet
 distance (the floor a perfect generator would score) is measured with the same definition as
 for MNIST: 10,000 random training images (seed 0) against the 10,000 test images.
-The manifest keeps the per-epoch history, wall and CPU seconds and the reproducing command.
+The manifest keeps the per-epoch history, wall and CPU seconds and the reproducing command
+(the run's command without the flags of its sessions, such as ``--resume`` and ``--threads``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -38,6 +40,25 @@ SHIPPED = {
 }
 
 
+# Options that say how or where a run was carried out, not what it learnt: left out of the
+# manifest's reproducing command (a run that took three sessions still reproduces with one).
+SESSION_FLAGS = {"--resume": 0, "--threads": 1, "--out": 1, "--max-minutes": 1, "--checkpoint-minutes": 1}
+
+
+def reproducing_command(command: str) -> str:
+    """``command`` without the session flags (:data:`SESSION_FLAGS`), e.g. ``--resume --threads 1``."""
+    words, kept = shlex.split(command), []
+    skip = 0
+    for word in words:
+        if skip:
+            skip -= 1
+        elif word.split("=")[0] in SESSION_FLAGS:
+            skip = 0 if "=" in word else SESSION_FLAGS[word]
+        else:
+            kept.append(word)
+    return shlex.join(kept)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=sorted(SHIPPED))
@@ -57,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = json.loads(manifest_path.read_text())
     manifest["models"][spec["name"]] = {
         "file": target.name, "sha256": sha256_of(target), "class": spec["class"], "kwargs": spec["kwargs"],
-        "scale": spec["scale"], "dtype": dtype, "training_command": metrics["command"],
+        "scale": spec["scale"], "dtype": dtype, "training_command": reproducing_command(metrics["command"]),
         "training_epochs": metrics["epochs"], "training_seconds": metrics["training_wall_seconds"],
         "training_cpu_seconds": metrics["training_cpu_seconds"],
         "machine": args.machine + (f"; {args.load_note}" if args.load_note else ""),

@@ -398,3 +398,11 @@ def test_acgan_scorer_repeats_its_noise_and_tells_generators_apart():
     assert score(G) == first  # the same noise at every call: a run's points compare
     torch.manual_seed(1)
     assert score(ACGANGenerator(width=4).eval()) != first
+
+
+def test_shipped_classifier_command_drops_the_flags_of_its_sessions():
+    ship = _load_script("ship_cifar10_classifiers")
+    base = "python scripts/train_cifar10_classifier.py --model critic --fp16"
+    assert ship.reproducing_command(base + " --resume --threads 1") == base
+    assert ship.reproducing_command(base + " --threads=2 --out runs/x --max-minutes 60 --epochs 32") == \
+        base + " --epochs 32"  # what the run learnt stays
