@@ -180,3 +180,20 @@ def test_init_dcgan_weights():
     scales = torch.cat([m.weight for m in norms])
     assert abs(scales.mean().item() - 1.0) < 0.01 and abs(scales.std().item() - 0.02) < 0.01
     assert all(torch.all(m.bias == 0) for m in norms)
+
+
+def test_mirror_averaged_evaluator_judges_an_image_and_its_mirror_alike():
+    from ganlib.models.evaluator import ResidualEvaluator
+
+    torch.manual_seed(0)
+    one_view = ResidualEvaluator(width=4).eval()
+    two_views = ResidualEvaluator(width=4, mirror_average=True).eval()
+    two_views.load_state_dict(one_view.state_dict())
+    x = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(two_views(x), two_views(x.flip(-1)))
+        torch.testing.assert_close(two_views.features(x), (one_view.features(x) + one_view.features(x.flip(-1))) / 2)
+        assert not torch.allclose(one_view(x), one_view(x.flip(-1)))  # one view is not mirror-symmetric
+    two_views.train()
+    one_view.train()
+    torch.testing.assert_close(two_views(x), one_view(x))  # training sees one view, as before
