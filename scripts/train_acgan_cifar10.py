@@ -18,8 +18,8 @@ exactly (it refuses other settings). Along the way the run keeps, in ``<out>``:
 - ``snapshots/step_<N>.pt``: the generator (float16) at each evaluation, so that the curve
   can be scored again with another evaluator (``scripts/ship_acgan_cifar10.py --rescore``);
 - ``filmstrip/``: the fixed 10x10 grid (one class per column) after the training hours of
-  ``--filmstrip-hours``; ``grids/latest.png`` is the newest grid;
-- at the end (``--hours`` of training, or ``--steps``): ``acgan_cifar10.pt`` (the EMA
+  ``--filmstrip-hours`` (CPU-hours with ``--cpu-hours``); ``grids/latest.png`` is the newest grid;
+- at the end (``--hours`` of training, ``--cpu-hours`` of CPU time, or ``--steps``): ``acgan_cifar10.pt`` (the EMA
   generator with ``--ema``) and ``metrics.json``.
 
 With ``--ema`` every evaluation, snapshot, filmstrip frame and the export use a copy of the
@@ -28,6 +28,10 @@ weights (``ganlib.sampling.recalibrate_batchnorm``): the averaged running statis
 behind the averaged weights.
 
     python scripts/train_acgan_cifar10.py --out runs/acgan_cifar10 --hours 8
+
+A run whose sessions use different thread counts (one thread beside another job, two when the
+machine is free) is better budgeted in CPU time: ``--cpu-hours 16`` is 8 hours of a 2-core
+machine however the threads were spread.
 """
 
 from __future__ import annotations
@@ -71,6 +75,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default="runs/acgan_cifar10")
     p.add_argument("--device", default=None, help="cuda / mps / cpu (default: best available)")
     p.add_argument("--hours", type=float, default=8.0, help="training hours in total, over all sessions")
+    p.add_argument("--cpu-hours", type=float, default=None,
+                   help="budget in CPU-hours instead (all threads, evaluations included; 16 = 8 hours of a "
+                        "2-core machine); --filmstrip-hours then counts CPU-hours too")
     p.add_argument("--steps", type=int, default=None, help="stop after this many steps instead (smoke runs)")
     p.add_argument("--max-minutes", type=float, default=None, help="end this session after this wall time")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
@@ -140,8 +147,10 @@ class Progress:
         saved = json.loads(self.curve_path.read_text()) if self.curve_path.exists() else {"points": []}
         # A session may have ended after a log but before its checkpoint: drop what the checkpoint lacks.
         self.points = [p for p in saved["points"] if p["step"] <= gan.step]
-        self.cpu_before = self.points[-1]["cpu_s"] if self.points else 0.0
-        self.wall_before = self.points[-1]["wall_s"] if self.points else 0.0
+        # The clock counts every CPU second spent, also on steps a resume repeats.
+        self.clock_path = out / "clock.json"
+        clock = json.loads(self.clock_path.read_text()) if self.clock_path.exists() else {"cpu_s": 0.0, "wall_s": 0.0}
+        self.cpu_before, self.wall_before = clock["cpu_s"], clock["wall_s"]
         self.cpu_start, self.wall_start = time.process_time(), time.perf_counter()
         self._judged: tuple[int, torch.nn.Module] | None = None  # (step, generator), see sampler()
         self.frames = [float(h) for h in args.filmstrip_hours.split(",") if h]
@@ -154,6 +163,14 @@ class Progress:
 
     def wall_s(self) -> float:
         return self.wall_before + time.perf_counter() - self.wall_start
+
+    def hours(self) -> float:
+        """The run's clock: CPU-hours with ``--cpu-hours``, else hours of training."""
+        return self.cpu_s() / 3600 if self.args.cpu_hours else self.gan.seconds / 3600
+
+    def out_of_budget(self) -> bool:
+        """Only the CPU budget is checked here; ``fit`` checks the training-time one."""
+        return self.args.cpu_hours is not None and self.hours() >= self.args.cpu_hours
 
     def sampler(self) -> torch.nn.Module:
         """The generator to judge: with an EMA, a copy with recalibrated BatchNorm statistics.
@@ -180,22 +197,28 @@ class Progress:
         tmp.replace(self.curve_path)
         return point
 
+    def save_clock(self) -> None:
+        tmp = self.clock_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"cpu_s": round(self.cpu_s(), 1), "wall_s": round(self.wall_s(), 1)}))
+        tmp.replace(self.clock_path)
+
     def on_log(self, gan) -> bool:
         """Called by ``fit`` after every log: grids, frames, evaluations; True ends the session."""
+        self.save_clock()
         h = gan.history
         print(f"step {gan.step}  train {gan.seconds / 60:.1f} min  " +
               "  ".join(f"{k} {h[k][-1]:.3f}" for k in h if k not in ("step", "seconds")), flush=True)
         self.grid(self.out / "grids" / "latest.png")
         for hours in self.frames:
             frame = self.out / "filmstrip" / f"grid_{hours:g}h.png"
-            if gan.seconds >= 3600 * hours and not frame.exists():
+            if self.hours() >= hours and not frame.exists():
                 self.grid(frame, self.sampler())
         last = self.points[-1]["train_s"] if self.points else 0.0
         if gan.seconds - last >= 60 * self.args.eval_minutes or not self.points:
             print("eval", json.dumps(self.evaluate()), flush=True)
         out_of_session = self.args.max_minutes is not None and \
             time.perf_counter() - self.wall_start >= 60 * self.args.max_minutes
-        return out_of_session or (self.out / "STOP").exists()
+        return out_of_session or self.out_of_budget() or (self.out / "STOP").exists()
 
 
 def main(argv=None) -> dict:
@@ -229,19 +252,23 @@ def main(argv=None) -> dict:
     # Without --steps the budget (training seconds) ends the run at the first log past it.
     total = args.steps or 10**9
     fit(gan, batches, total, step_fn=step_fn, log_every=log_every, on_log=progress.on_log,
-        time_budget=None if args.steps else 3600 * args.hours, checkpoint_path=ckpt,
+        time_budget=None if args.steps or args.cpu_hours else 3600 * args.hours, checkpoint_path=ckpt,
         checkpoint_every=args.checkpoint_every - args.checkpoint_every % log_every or log_every,
         resume=False, progress=False)
-    finished = gan.step >= total or (not args.steps and gan.seconds >= 3600 * args.hours)
+    if args.steps:
+        finished = gan.step >= total
+    else:
+        finished = progress.out_of_budget() if args.cpu_hours else gan.seconds >= 3600 * args.hours
     if not finished:
-        print(f"session ended at step {gan.step} ({gan.seconds / 3600:.2f} h of training); "
+        print(f"session ended at step {gan.step} ({gan.seconds / 3600:.2f} h of training, "
+              f"{progress.cpu_s() / 3600:.2f} CPU-hours); "
               f"continue with the same command and --resume", flush=True)
         return {"finished": False, "step": gan.step}
 
     if not progress.points or progress.points[-1]["step"] != gan.step:
         progress.evaluate()
     final = progress.sampler()
-    progress.grid(out / "filmstrip" / f"grid_final_{gan.seconds / 3600:.2f}h.png", final)
+    progress.grid(out / "filmstrip" / f"grid_final_{progress.hours():.2f}h.png", final)
     save_checkpoint(export_weights(final, half=args.fp16), out / "acgan_cifar10.pt")
     metrics = {"finished": True, "steps": gan.step, "images": gan.step * args.batch_size,
                "epochs": gan.step * args.batch_size / x.shape[0],
@@ -250,7 +277,7 @@ def main(argv=None) -> dict:
                "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
                "threads": torch.get_num_threads(), "autocast": str(dtype), "recipe": recipe(args),
                "g_kwargs": {"z_dim": G.z_dim, "width": args.g_width}, "d_kwargs": {"width": args.d_width},
-               "curve": progress.points,
+               "clock": "CPU-hours" if args.cpu_hours else "hours of training", "curve": progress.points,
                "command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                "last_losses": {k: v[-1] for k, v in gan.history.items() if k not in ("step", "seconds")}}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -286,6 +286,26 @@ def test_acgan_script_trains_resumes_and_exports(tiny_cifar):
     G.load_state_dict(torch.load(out / "acgan_cifar10.pt", weights_only=True))
 
 
+def test_acgan_script_budget_in_cpu_hours_counts_every_session(tiny_cifar):
+    script = _load_script("train_acgan_cifar10")
+    out = tiny_cifar / "gan"
+    common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"), "--g-width", "4",
+              "--d-width", "4", "--batch-size", "10", "--log-every", "1", "--checkpoint-every", "1",
+              "--eval-samples", "10", "--filmstrip-hours", "0,1000", "--threads", "1"]
+    out.mkdir()
+    (out / "STOP").touch()
+    assert script.main(common + ["--cpu-hours", "1000"]) == {"finished": False, "step": 1}
+    first_session = json.loads((out / "clock.json").read_text())["cpu_s"]
+    assert first_session > 0
+    (out / "STOP").unlink()
+    # A budget already spent ends the resumed run at its first log; the clock goes on from the first session.
+    metrics = script.main(common + ["--cpu-hours", str(first_session / 3600), "--resume"])
+    assert metrics["finished"] and metrics["steps"] == 2
+    assert metrics["cpu_seconds"] > first_session
+    assert metrics["curve"][-1]["cpu_s"] > first_session
+    assert (out / "filmstrip" / "grid_0h.png").exists() and not (out / "filmstrip" / "grid_1000h.png").exists()
+
+
 def test_acgan_script_starts_the_critic_from_a_classifier(tiny_cifar):
     script = _load_script("train_acgan_cifar10")
     classifier = ACGANCritic(width=4)

@@ -48,6 +48,20 @@ def test_accuracy_and_confusion_against_hand_count():
         evaluate_accuracy(Fixed(), x, y[:3])
 
 
+def test_grading_runs_under_the_requested_autocast():
+    seen = []
+
+    class Recorder(nn.Module):
+        def forward(self, x):
+            seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+            return x.mean((2, 3))
+
+    x, y = torch.rand(4, 3, 2, 2), torch.tensor([0, 1, 2, 0])
+    evaluate_accuracy(Recorder(), x, y, batch_size=2)
+    confusion_matrix(Recorder(), x, y, 3, batch_size=4, autocast_dtype=torch.bfloat16)
+    assert seen == [None, None, torch.bfloat16]
+
+
 def test_accuracy_restores_training_mode():
     model = tiny_model().train()
     evaluate_accuracy(model, *tiny_data())
