@@ -10,6 +10,9 @@ the samples turn into digits (``benchmarks/README.md``). Two questions, scored b
 - ``--start mean``: the generator's last layer starts with the bias ``atanh(mean pixel)``, so its
   first images are the average grey of MNIST (mostly dark background) instead of mid-grey
   (``--start default``).
+- the discriminator: ``--d-bn`` (where it has BatchNorm), ``--mbstd`` (a minibatch
+  standard-deviation channel before its last layer), ``--d-hidden-dim``; and the optimiser
+  (``--lr``, ``--lr-d``, ``--betas``).
 
     python benchmarks/dcgan_stall_probe.py --start mean --seed 0 --r1-gamma 1 --hidden-dim 32
 """
@@ -40,12 +43,32 @@ def start_at_mean(G: torch.nn.Module, images: torch.Tensor) -> None:
         last.bias.fill_(torch.atanh(images.mean().clamp(-0.99, 0.99)).item())
 
 
+class MinibatchStd(torch.nn.Module):
+    """Appends one channel: the features' standard deviation over the batch, averaged (ProGAN).
+
+    A generator that draws the same digit for every noise gives a batch with a small spread,
+    which the discriminator can then see directly. ``(n, C, H, W)`` -> ``(n, C + 1, H, W)``.
+    """
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        spread = h.std(dim=0).mean().expand(h.shape[0], 1, *h.shape[2:])
+        return torch.cat([h, spread], dim=1)
+
+
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--start", choices=("default", "mean"), default="default")
     p.add_argument("--score-modes", action="store_true", help="score five ways at each point (slower)")
+    p.add_argument("--d-bn", choices=("all", "no-input", "none"), default="all",
+                   help="BatchNorm in the discriminator: after both convolutions (the course's), not after the "
+                        "first (as in the DCGAN paper), or none")
+    p.add_argument("--mbstd", action="store_true", help="minibatch standard deviation before the last layer of D")
     p.add_argument("--r1-gamma", type=float, default=1.0)
+    p.add_argument("--lr", type=float, default=FAST_DCGAN.lr, help="the generator's Adam learning rate")
+    p.add_argument("--lr-d", type=float, default=FAST_DCGAN.lr_d, help="the discriminator's")
+    p.add_argument("--betas", default="{},{}".format(*FAST_DCGAN.betas), help="Adam's beta1,beta2")
     p.add_argument("--hidden-dim", type=int, default=32)
+    p.add_argument("--d-hidden-dim", type=int, default=None, help="the discriminator's width (default: --hidden-dim)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--at-steps", default="250,500,1000,1500,2000")
     p.add_argument("--samples", type=int, default=2000)
@@ -53,14 +76,22 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--out", default="benchmarks/learner_recipes.json")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    recipe = dataclasses.replace(FAST_DCGAN, r1_gamma=args.r1_gamma)
+    recipe = dataclasses.replace(FAST_DCGAN, r1_gamma=args.r1_gamma, lr=args.lr, lr_d=args.lr_d,
+                                 betas=tuple(float(b) for b in args.betas.split(",")))
     evaluator = load_evaluator("mnist", "cpu")
     x_test, _ = load_mnist(train=False, scale="unit")
     real = features(evaluator, x_test)
     x, y = load_mnist(train=True, scale="tanh")
     G, D = build_networks("dcgan_mnist", seed=args.seed, hidden_dim=args.hidden_dim)
+    if args.d_hidden_dim:
+        _, D = build_networks("dcgan_mnist", seed=args.seed, hidden_dim=args.d_hidden_dim)
     if args.start == "mean":
         start_at_mean(G, x)
+    if args.mbstd:
+        last = D.net[2]
+        D.net[2] = torch.nn.Sequential(MinibatchStd(), torch.nn.Conv2d(last.in_channels + 1, 1, 4, 2))
+    for block in {"all": [], "no-input": [0], "none": [0, 1]}[args.d_bn]:
+        D.net[block][1] = torch.nn.Identity()  # down_block: Conv2d, BatchNorm2d, LeakyReLU
     gan = make_gan_from_recipe(G, D, recipe, z_dim=G.z_dim, seed=args.seed)
     marks = sorted(int(s) for s in args.at_steps.split(","))
     curve = []
@@ -85,7 +116,8 @@ def main(argv=None) -> list[dict]:
     fit(gan, TensorBatches(x, y, batch_size=recipe.batch_size, seed=args.seed), marks[-1], log_every=25,
         on_log=on_log, progress=False)
     row = {"model": "dcgan_mnist", "probe": "dcgan_stall_probe", "start": args.start, "seed": args.seed,
-           "settings": dataclasses.asdict(recipe), "hidden_dim": args.hidden_dim, "curve": curve}
+           "d_bn": args.d_bn, "mbstd": args.mbstd, "settings": dataclasses.asdict(recipe),
+           "hidden_dim": args.hidden_dim, "d_hidden_dim": args.d_hidden_dim, "curve": curve}
     append_record(args.out, rows=[row])
     return [row]
 
