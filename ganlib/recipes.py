@@ -141,7 +141,8 @@ PLAIN_DCGAN = Recipe(lr=2e-4, betas=(0.5, 0.999), batch_size=128)
 """Notebook 02, the course material: the DCGAN paper's Adam settings, batch 128."""
 
 IMPROVED_DCGAN = Recipe(lr=2e-4, betas=(0.5, 0.999), batch_size=64, real_target=0.9, ema_decay=0.998)
-"""Notebook 02, shipped (``dcgan_mnist``): batch 64, label smoothing, an EMA."""
+"""Notebook 02: batch 64, label smoothing, an EMA. The shipped ``dcgan_mnist`` adds R1 (gamma 1):
+``RECIPES["dcgan_mnist"]["r1g1"]``."""
 
 PLAIN_CGAN = Recipe(lr=2e-4, betas=(0.5, 0.999), batch_size=128)
 """Notebook 03, the course material: as notebook 02; its loop reaches about 82 % class accuracy."""
@@ -180,7 +181,8 @@ RECIPES: dict[str, dict[str, Recipe]] = {
         "r1g1": IMPROVED_MLP,  # what ships
         "r1g10": replace(IMPROVED_MLP, r1_gamma=10.0),
     },
-    "dcgan_mnist": {"baseline": PLAIN_DCGAN, "improved": IMPROVED_DCGAN},
+    # "improved" shipped first (FD 8.4 after 3,600 steps); with R1 it passed the MLP GAN (1.96 after 9,600).
+    "dcgan_mnist": {"baseline": PLAIN_DCGAN, "improved": IMPROVED_DCGAN, "r1g1": replace(IMPROVED_DCGAN, r1_gamma=1.0)},
     "cgan_onehot_mnist": {"baseline": PLAIN_CGAN, "improved": IMPROVED_CGAN},
     "cgan_embedding_mnist": {"baseline": PLAIN_CGAN, "improved": IMPROVED_CGAN},
 }

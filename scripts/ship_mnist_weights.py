@@ -100,7 +100,8 @@ def ship_generator(name: str, manifest: dict, num_samples: int, recipe: str = "i
     metrics = score(name, target, evaluator, x_test, real_feats, num_samples)
     metrics["real_vs_real_fd"] = manifest["models"]["mnist_evaluator"]["metrics"].get("real_vs_real_fd")
     baseline_run = REPO / "runs" / f"{name}_baseline"
-    baseline = None
+    # Without the baseline's run folder (another machine, a later session) keep its recorded score.
+    baseline = manifest["models"].get(name, {}).get("baseline")
     if (baseline_run / "summary.json").is_file():
         b_summary = json.loads((baseline_run / "summary.json").read_text())
         baseline = {"metrics": score_baseline(name, baseline_run / "generator.pt", evaluator, x_test, real_feats,
