@@ -111,6 +111,13 @@ def recipe(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in RECIPE_KEYS}
 
 
+def write_json_atomic(path: Path, data: dict, indent: int | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so that a killed run never leaves half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=indent))
+    tmp.replace(path)
+
+
 def check_resume(out: Path, args: argparse.Namespace) -> None:
     """Refuse to mix runs: a fresh start into a used folder, or a resume with other settings."""
     config = out / "run_config.json"
@@ -166,11 +173,12 @@ class Progress:
 
     def hours(self) -> float:
         """The run's clock: CPU-hours with ``--cpu-hours``, else hours of training."""
-        return self.cpu_s() / 3600 if self.args.cpu_hours else self.gan.seconds / 3600
+        return self.cpu_s() / 3600 if self.args.cpu_hours is not None else self.gan.seconds / 3600
 
     def out_of_budget(self) -> bool:
-        """Only the CPU budget is checked here; ``fit`` checks the training-time one."""
-        return self.args.cpu_hours is not None and self.hours() >= self.args.cpu_hours
+        """The clock has reached the budget (``--cpu-hours``, else ``--hours``); never with ``--steps``."""
+        budget = self.args.hours if self.args.cpu_hours is None else self.args.cpu_hours
+        return not self.args.steps and self.hours() >= budget
 
     def sampler(self) -> torch.nn.Module:
         """The generator to judge: with an EMA, a copy with recalibrated BatchNorm statistics.
@@ -192,19 +200,12 @@ class Progress:
                  "cpu_s": round(self.cpu_s(), 1), **self.score(G)}
         self.points.append(point)
         save_checkpoint(export_weights(G), self.out / "snapshots" / f"step_{self.gan.step}.pt")
-        tmp = self.curve_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"eval_samples": self.args.eval_samples, "points": self.points}, indent=1))
-        tmp.replace(self.curve_path)
+        write_json_atomic(self.curve_path, {"eval_samples": self.args.eval_samples, "points": self.points}, indent=1)
         return point
-
-    def save_clock(self) -> None:
-        tmp = self.clock_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cpu_s": round(self.cpu_s(), 1), "wall_s": round(self.wall_s(), 1)}))
-        tmp.replace(self.clock_path)
 
     def on_log(self, gan) -> bool:
         """Called by ``fit`` after every log: grids, frames, evaluations; True ends the session."""
-        self.save_clock()
+        write_json_atomic(self.clock_path, {"cpu_s": round(self.cpu_s(), 1), "wall_s": round(self.wall_s(), 1)})
         h = gan.history
         print(f"step {gan.step}  train {gan.seconds / 60:.1f} min  " +
               "  ".join(f"{k} {h[k][-1]:.3f}" for k in h if k not in ("step", "seconds")), flush=True)
@@ -249,16 +250,12 @@ def main(argv=None) -> dict:
         restore_training(gan, load_checkpoint(ckpt), batches)
     progress = Progress(out, args, gan, device)
     log_every = min(args.log_every, args.steps or args.log_every)
-    # Without --steps the budget (training seconds) ends the run at the first log past it.
+    # Without --steps the budget (Progress.out_of_budget) ends the run at the first log past it.
     total = args.steps or 10**9
-    fit(gan, batches, total, step_fn=step_fn, log_every=log_every, on_log=progress.on_log,
-        time_budget=None if args.steps or args.cpu_hours else 3600 * args.hours, checkpoint_path=ckpt,
+    fit(gan, batches, total, step_fn=step_fn, log_every=log_every, on_log=progress.on_log, checkpoint_path=ckpt,
         checkpoint_every=args.checkpoint_every - args.checkpoint_every % log_every or log_every,
         resume=False, progress=False)
-    if args.steps:
-        finished = gan.step >= total
-    else:
-        finished = progress.out_of_budget() if args.cpu_hours else gan.seconds >= 3600 * args.hours
+    finished = gan.step >= total if args.steps else progress.out_of_budget()
     if not finished:
         print(f"session ended at step {gan.step} ({gan.seconds / 3600:.2f} h of training, "
               f"{progress.cpu_s() / 3600:.2f} CPU-hours); "
@@ -277,7 +274,7 @@ def main(argv=None) -> dict:
                "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
                "threads": torch.get_num_threads(), "autocast": str(dtype), "recipe": recipe(args),
                "g_kwargs": {"z_dim": G.z_dim, "width": args.g_width}, "d_kwargs": {"width": args.d_width},
-               "clock": "CPU-hours" if args.cpu_hours else "hours of training", "curve": progress.points,
+               "clock": "hours of training" if args.cpu_hours is None else "CPU-hours", "curve": progress.points,
                "command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                "last_losses": {k: v[-1] for k, v in gan.history.items() if k not in ("step", "seconds")}}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -306,6 +306,15 @@ def test_acgan_script_budget_in_cpu_hours_counts_every_session(tiny_cifar):
     assert (out / "filmstrip" / "grid_0h.png").exists() and not (out / "filmstrip" / "grid_1000h.png").exists()
 
 
+def test_acgan_script_ends_when_its_training_hours_are_spent(tiny_cifar):
+    script = _load_script("train_acgan_cifar10")
+    metrics = script.main(["--device", "cpu", "--out", str(tiny_cifar / "gan"), "--data-root", str(tiny_cifar / "data"),
+                           "--g-width", "4", "--d-width", "4", "--batch-size", "10", "--log-every", "2",
+                           "--eval-samples", "10", "--hours", "1e-9"])
+    assert metrics["finished"] and metrics["steps"] == 2  # the first log past the budget
+    assert metrics["clock"] == "hours of training"
+
+
 def test_acgan_script_starts_the_critic_from_a_classifier(tiny_cifar):
     script = _load_script("train_acgan_cifar10")
     classifier = ACGANCritic(width=4)
