@@ -31,13 +31,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from ganlib.acgan_training import ACGANScorer, LabelledGenerator  # noqa: E402
-from ganlib.checkpoints import save_checkpoint  # noqa: E402
+from ganlib.checkpoints import reproducing_command, save_checkpoint  # noqa: E402
 from ganlib.data.cifar10 import CIFAR10_CLASSES, load_cifar10  # noqa: E402
 from ganlib.metrics import evaluate_generator, load_evaluator  # noqa: E402
 from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent  # for runs/ and images/; ganlib itself is pip-installed
 NAME = "acgan_cifar10"
+# Options of train_acgan_cifar10.py that say how or where a session ran, not what the run learnt:
+# left out of the manifest's training command (the 16 CPU-hours took several sessions).
+SESSION_FLAGS = {"--resume": 0, "--threads": 1, "--out": 1, "--device": 1, "--data-root": 1}
 
 
 def score(G: torch.nn.Module, num_samples: int, data_root: str | None = None) -> dict:
@@ -129,7 +132,8 @@ def main(argv: list[str] | None = None) -> dict:
         "file": target.name, "sha256": sha256_of(target), "class": "ACGANGenerator", "kwargs": metrics["g_kwargs"],
         "critic_kwargs": metrics["d_kwargs"], "scale": "tanh", "num_classes": 10,
         "dtype": str(next(iter(torch.load(target, weights_only=True).values())).dtype).replace("torch.", ""),
-        "recipe": metrics["recipe"], "training_command": metrics["command"], "training_steps": metrics["steps"],
+        "recipe": metrics["recipe"], "training_command": reproducing_command(metrics["command"], SESSION_FLAGS),
+        "training_steps": metrics["steps"],
         "training_images": metrics["images"], "training_seconds": metrics["training_seconds"],
         "cpu_seconds": metrics["cpu_seconds"], "wall_seconds": metrics["wall_seconds"],
         "machine": args.machine + (f"; {args.load_note}" if args.load_note else ""),

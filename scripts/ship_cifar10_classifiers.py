@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import shutil
 from pathlib import Path
 
 import torch
 
+from ganlib.checkpoints import reproducing_command
 from ganlib.classifier import evaluate_accuracy
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import real_vs_real_fd
@@ -46,20 +46,6 @@ SHIPPED = {
 SESSION_FLAGS = {"--resume": 0, "--threads": 1, "--out": 1, "--max-minutes": 1, "--checkpoint-minutes": 1}
 
 
-def reproducing_command(command: str) -> str:
-    """``command`` without the session flags (:data:`SESSION_FLAGS`), e.g. ``--resume --threads 1``."""
-    words, kept = shlex.split(command), []
-    skip = 0
-    for word in words:
-        if skip:
-            skip -= 1
-        elif word.split("=")[0] in SESSION_FLAGS:
-            skip = 0 if "=" in word else SESSION_FLAGS[word]
-        else:
-            kept.append(word)
-    return shlex.join(kept)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=sorted(SHIPPED))
@@ -79,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     manifest = json.loads(manifest_path.read_text())
     manifest["models"][spec["name"]] = {
         "file": target.name, "sha256": sha256_of(target), "class": spec["class"], "kwargs": spec["kwargs"],
-        "scale": spec["scale"], "dtype": dtype, "training_command": reproducing_command(metrics["command"]),
+        "scale": spec["scale"], "dtype": dtype,
+        "training_command": reproducing_command(metrics["command"], SESSION_FLAGS),
         "training_epochs": metrics["epochs"], "training_seconds": metrics["training_wall_seconds"],
         "training_cpu_seconds": metrics["training_cpu_seconds"],
         "machine": args.machine + (f"; {args.load_note}" if args.load_note else ""),

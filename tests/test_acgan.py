@@ -429,9 +429,12 @@ def test_acgan_scorer_repeats_its_noise_and_tells_generators_apart():
     assert score(ACGANGenerator(width=4).eval()) != first
 
 
-def test_shipped_classifier_command_drops_the_flags_of_its_sessions():
-    ship = _load_script("ship_cifar10_classifiers")
-    base = "python scripts/train_cifar10_classifier.py --model critic --fp16"
-    assert ship.reproducing_command(base + " --resume --threads 1") == base
-    assert ship.reproducing_command(base + " --threads=2 --out runs/x --max-minutes 60 --epochs 32") == \
+@pytest.mark.parametrize("script", ["ship_cifar10_classifiers", "ship_acgan_cifar10"])
+def test_shipped_training_command_drops_the_flags_of_its_sessions(script):
+    from ganlib.checkpoints import reproducing_command
+
+    flags = _load_script(script).SESSION_FLAGS
+    base = "python scripts/train.py --fp16"
+    assert reproducing_command(base + " --resume --threads 1", flags) == base
+    assert reproducing_command(base + " --threads=2 --out runs/x --epochs 32", flags) == \
         base + " --epochs 32"  # what the run learnt stays
