@@ -6,7 +6,8 @@ penalty lambda 10 with one mixing weight per sample, class losses on real and fa
 the class one-hot in the first 10 noise entries, Adam with beta1 = 0). The CPU levers are
 options: narrower layers at high resolution (``--g-width/--d-width`` take four channel
 counts, at 4, 8, 16 and 32 pixels), a lazy penalty (``--gp-every``), bfloat16 autocast,
-an EMA of the generator, the critic started from the part-1 classifier (``--init-critic``).
+an EMA of the generator, the critic started from the part-1 classifier (``--init-critic``),
+Adam's rate lowered linearly to 0 over the last part of the budget (``--lr-decay-from``).
 
 A long run spans several sessions: ``fit`` writes an atomic checkpoint every few minutes,
 ``--max-minutes`` or a file ``<out>/STOP`` ends a session cleanly, and ``--resume`` continues
@@ -60,8 +61,8 @@ from ganlib.train import fit, restore_training
 from ganlib.utils import count_parameters, fast_autocast_dtype, get_device, seed_everything
 
 # Settings that define the run: a resumed run must use the same ones.
-RECIPE_KEYS = ("batch_size", "lr", "lambda_gp", "gp_every", "n_critic", "ema", "no_flip", "g_width", "d_width",
-               "bf16", "init_critic", "limit", "seed")
+RECIPE_KEYS = ("batch_size", "lr", "lr_decay_from", "lambda_gp", "gp_every", "n_critic", "ema", "no_flip", "g_width",
+               "d_width", "bf16", "init_critic", "limit", "seed")
 
 
 def widths(text: str) -> int | list[int]:
@@ -83,6 +84,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr-decay-from", type=float, default=None,
+                   help="from this fraction of the budget on, lower Adam's rate linearly to 0 at its end "
+                        "(as the WGAN-GP paper's CIFAR-10 runs do over the whole run); default: constant")
     p.add_argument("--lambda-gp", type=float, default=10.0)
     p.add_argument("--gp-every", type=int, default=1, help="lazy penalty: every k critic steps, weighted by k")
     p.add_argument("--n-critic", type=int, default=1, help="critic steps per generator step")
@@ -104,7 +108,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-root", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--seed", type=int, default=0)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.lr_decay_from is not None and not 0.0 <= args.lr_decay_from < 1.0:
+        p.error(f"--lr-decay-from must be a fraction of the budget in [0, 1), got {args.lr_decay_from}")
+    return args
+
+
+def decayed_lr(lr: float, fraction: float, decay_from: float | None) -> float:
+    """Adam's rate at ``fraction`` of the budget: ``lr`` until ``decay_from``, then linearly down to 0 at 1."""
+    if decay_from is None or fraction <= decay_from:
+        return lr
+    return lr * max(0.0, (1.0 - fraction) / (1.0 - decay_from))
 
 
 def recipe(args: argparse.Namespace) -> dict:
@@ -175,6 +189,20 @@ class Progress:
         """The run's clock: CPU-hours with ``--cpu-hours``, else hours of training."""
         return self.cpu_s() / 3600 if self.args.cpu_hours is not None else self.gan.seconds / 3600
 
+    def budget_fraction(self) -> float:
+        """How much of the run is done: steps of ``--steps``, else the clock's share of the budget."""
+        if self.args.steps:
+            return self.gan.step / self.args.steps
+        return self.hours() / (self.args.hours if self.args.cpu_hours is None else self.args.cpu_hours)
+
+    def set_lr(self) -> float:
+        """Adam's rate for the rest of this log window (``--lr-decay-from``), in both optimizers."""
+        lr = decayed_lr(self.args.lr, self.budget_fraction(), self.args.lr_decay_from)
+        for opt in (self.gan.opt_g, self.gan.opt_d):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        return lr
+
     def out_of_budget(self) -> bool:
         """The clock has reached the budget (``--cpu-hours``, else ``--hours``); never with ``--steps``."""
         budget = self.args.hours if self.args.cpu_hours is None else self.args.cpu_hours
@@ -197,7 +225,7 @@ class Progress:
         G = self.sampler()
         point = {"step": self.gan.step, "images": self.gan.step * self.args.batch_size,
                  "train_s": round(self.gan.seconds, 1), "wall_s": round(self.wall_s(), 1),
-                 "cpu_s": round(self.cpu_s(), 1), **self.score(G)}
+                 "cpu_s": round(self.cpu_s(), 1), "lr": self.gan.opt_g.param_groups[0]["lr"], **self.score(G)}
         self.points.append(point)
         save_checkpoint(export_weights(G), self.out / "snapshots" / f"step_{self.gan.step}.pt")
         write_json_atomic(self.curve_path, {"eval_samples": self.args.eval_samples, "points": self.points}, indent=1)
@@ -206,6 +234,7 @@ class Progress:
     def on_log(self, gan) -> bool:
         """Called by ``fit`` after every log: grids, frames, evaluations; True ends the session."""
         write_json_atomic(self.clock_path, {"cpu_s": round(self.cpu_s(), 1), "wall_s": round(self.wall_s(), 1)})
+        self.set_lr()
         h = gan.history
         print(f"step {gan.step}  train {gan.seconds / 60:.1f} min  " +
               "  ".join(f"{k} {h[k][-1]:.3f}" for k in h if k not in ("step", "seconds")), flush=True)
@@ -249,6 +278,7 @@ def main(argv=None) -> dict:
     if args.resume:  # restored here, not by fit(): Progress needs the step and seconds first
         restore_training(gan, load_checkpoint(ckpt), batches)
     progress = Progress(out, args, gan, device)
+    progress.set_lr()
     log_every = min(args.log_every, args.steps or args.log_every)
     # Without --steps the budget (Progress.out_of_budget) ends the run at the first log past it.
     total = args.steps or 10**9

@@ -315,6 +315,19 @@ def test_acgan_script_ends_when_its_training_hours_are_spent(tiny_cifar):
     assert metrics["clock"] == "hours of training"
 
 
+def test_acgan_script_decays_the_learning_rate_over_the_end_of_its_budget(tiny_cifar):
+    script = _load_script("train_acgan_cifar10")
+    assert [script.decayed_lr(1.0, f, 0.5) for f in (0.0, 0.5, 0.75, 1.0, 1.2)] == [1.0, 1.0, 0.5, 0.0, 0.0]
+    assert script.decayed_lr(1.0, 0.9, None) == 1.0
+    metrics = script.main(["--device", "cpu", "--out", str(tiny_cifar / "gan"), "--data-root", str(tiny_cifar / "data"),
+                           "--g-width", "4", "--d-width", "4", "--batch-size", "10", "--steps", "4", "--log-every", "1",
+                           "--eval-minutes", "0", "--eval-samples", "10", "--lr", "1e-3", "--lr-decay-from", "0.5"])
+    # Each evaluation records the rate set at its log: constant up to half the steps, then linear to 0.
+    assert [p["lr"] for p in metrics["curve"]] == pytest.approx([1e-3, 1e-3, 5e-4, 0.0])
+    with pytest.raises(SystemExit):
+        script.parse_args(["--lr-decay-from", "1"])
+
+
 def test_acgan_script_starts_the_critic_from_a_classifier(tiny_cifar):
     script = _load_script("train_acgan_cifar10")
     classifier = ACGANCritic(width=4)
