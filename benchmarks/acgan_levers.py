@@ -65,6 +65,9 @@ CONFIGS = {
     "w32_bf16_gp4_lr3e-4_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99),
     "w32_bf16_gp4_lr1e-3_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=1e-3, ema=0.99),
     "w48_bf16_gp4_lr3e-4_ema": dict(g=48, d=48, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99),
+    "w32_bf16_gp4_lr3e-4_ema_bs32": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99, batch_size=32),
+    "w32_bf16_gp4_lr5e-4_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=5e-4, ema=0.99),
+    "w32_bf16_gp4_lr3e-4_ema995": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.995),
 }
 STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
 
@@ -115,6 +118,7 @@ def main(argv=None) -> list[dict]:
                    help="also score class accuracy with BatchNorm batch statistics (a diagnostic)")
     p.add_argument("--init-critic", default=None, help="classifier checkpoint for the 'init' configurations "
                    "(default: the shipped cifar10_critic_classifier)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the networks, the noise and the batch order")
     p.add_argument("--out", default="benchmarks/acgan_levers.json")
     args = p.parse_args(argv)
     if args.threads:
@@ -126,12 +130,12 @@ def main(argv=None) -> list[dict]:
         score = ACGANScorer(load_evaluator("cifar10", "cpu"), real, args.eval_samples)
     results = []
     for name in args.configs.split(","):
-        gan, batches, step = build(name, x, y, init_source=args.init_critic)
+        gan, batches, step = build(name, x, y, seed=args.seed, init_source=args.init_critic)
         batch = batches.batch_size
         for _ in range(3):  # warm-up: lazy initialisation, first EMA copy, allocator
             step(gan, *next(batches))
         cpu0 = time.process_time()
-        row = {"config": name, **{k: str(v) for k, v in CONFIGS[name].items()},
+        row = {"config": name, "seed": args.seed, **{k: str(v) for k, v in CONFIGS[name].items()},
                "params_g": count_parameters(gan.G), "params_d": count_parameters(gan.D)}
         if args.mode == "speed":
             steps, seconds = train_until(gan, batches, step, seconds=args.seconds)

@@ -59,14 +59,15 @@ def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--start", choices=("default", "mean"), default="default")
     p.add_argument("--score-modes", action="store_true", help="score five ways at each point (slower)")
-    p.add_argument("--d-bn", choices=("all", "no-input", "none"), default="all",
+    p.add_argument("--d-bn", choices=("all", "no-input", "none", "layer"), default="all",
                    help="BatchNorm in the discriminator: after both convolutions (the course's), not after the "
-                        "first (as in the DCGAN paper), or none")
+                        "first (as in the DCGAN paper), none, or per-image layer norms (GroupNorm(1, C)) instead")
     p.add_argument("--mbstd", action="store_true", help="minibatch standard deviation before the last layer of D")
     p.add_argument("--r1-gamma", type=float, default=1.0)
     p.add_argument("--lr", type=float, default=FAST_DCGAN.lr, help="the generator's Adam learning rate")
     p.add_argument("--lr-d", type=float, default=FAST_DCGAN.lr_d, help="the discriminator's")
     p.add_argument("--betas", default="{},{}".format(*FAST_DCGAN.betas), help="Adam's beta1,beta2")
+    p.add_argument("--batch-size", type=int, default=FAST_DCGAN.batch_size)
     p.add_argument("--hidden-dim", type=int, default=32)
     p.add_argument("--d-hidden-dim", type=int, default=None, help="the discriminator's width (default: --hidden-dim)")
     p.add_argument("--seed", type=int, default=0)
@@ -77,7 +78,7 @@ def main(argv=None) -> list[dict]:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = dataclasses.replace(FAST_DCGAN, r1_gamma=args.r1_gamma, lr=args.lr, lr_d=args.lr_d,
-                                 betas=tuple(float(b) for b in args.betas.split(",")))
+                                 betas=tuple(float(b) for b in args.betas.split(",")), batch_size=args.batch_size)
     evaluator = load_evaluator("mnist", "cpu")
     x_test, _ = load_mnist(train=False, scale="unit")
     real = features(evaluator, x_test)
@@ -90,8 +91,9 @@ def main(argv=None) -> list[dict]:
     if args.mbstd:
         last = D.net[2]
         D.net[2] = torch.nn.Sequential(MinibatchStd(), torch.nn.Conv2d(last.in_channels + 1, 1, 4, 2))
-    for block in {"all": [], "no-input": [0], "none": [0, 1]}[args.d_bn]:
-        D.net[block][1] = torch.nn.Identity()  # down_block: Conv2d, BatchNorm2d, LeakyReLU
+    for block in {"all": [], "no-input": [0], "none": [0, 1], "layer": [0, 1]}[args.d_bn]:
+        channels = D.net[block][0].out_channels  # down_block: Conv2d, BatchNorm2d, LeakyReLU
+        D.net[block][1] = torch.nn.GroupNorm(1, channels) if args.d_bn == "layer" else torch.nn.Identity()
     gan = make_gan_from_recipe(G, D, recipe, z_dim=G.z_dim, seed=args.seed)
     marks = sorted(int(s) for s in args.at_steps.split(","))
     curve = []
