@@ -68,6 +68,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--lr-d", type=float, default=FAST_DCGAN.lr_d, help="the discriminator's")
     p.add_argument("--betas", default="{},{}".format(*FAST_DCGAN.betas), help="Adam's beta1,beta2")
     p.add_argument("--batch-size", type=int, default=FAST_DCGAN.batch_size)
+    p.add_argument("--ema", type=float, default=FAST_DCGAN.ema_decay, help="EMA decay of the generator")
     p.add_argument("--hidden-dim", type=int, default=32)
     p.add_argument("--d-hidden-dim", type=int, default=None, help="the discriminator's width (default: --hidden-dim)")
     p.add_argument("--seed", type=int, default=0)
@@ -78,7 +79,7 @@ def main(argv=None) -> list[dict]:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = dataclasses.replace(FAST_DCGAN, r1_gamma=args.r1_gamma, lr=args.lr, lr_d=args.lr_d,
-                                 betas=tuple(float(b) for b in args.betas.split(",")), batch_size=args.batch_size)
+                                 betas=tuple(float(b) for b in args.betas.split(",")), batch_size=args.batch_size, ema_decay=args.ema)
     evaluator = load_evaluator("mnist", "cpu")
     x_test, _ = load_mnist(train=False, scale="unit")
     real = features(evaluator, x_test)

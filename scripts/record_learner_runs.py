@@ -13,6 +13,9 @@ the figures are what a learner's 2-core CPU gets in the stated time.
 
     python scripts/record_learner_runs.py                 # all three notebooks
     python scripts/record_learner_runs.py --models mlp_gan_mnist --minutes 3
+    python scripts/record_learner_runs.py --models dcgan_mnist --recipes improved   # after changing that recipe
+
+With ``--recipes improved`` the shipped plain run (weights and figures) stays as it was recorded.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def record(name: str, recipe_name: str, minutes: float, args, evaluator, x_test,
                   **quality(name, gan, evaluator, x_test, real_feats, args.curve_samples)})
     sampler = gan.sampler
     result = {"recipe": recipe_name, "settings": dataclasses.asdict(spec.recipes[recipe_name]),
+              "networks": spec.networks.get(recipe_name, {}),
               "minutes": minutes, "steps": gan.step, "training_seconds": round(gan.seconds, 1),
               "cpu_seconds": round(cpu1.user + cpu1.system - cpu0.user - cpu0.system, 1),
               "metrics": final, "curve": curve}
@@ -77,8 +81,12 @@ def main(argv=None) -> dict:
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=None)
+    p.add_argument("--recipes", default="plain,improved", help="which of the two runs to record (again)")
     p.add_argument("--no-ship", action="store_true", help="print only; do not touch ganlib/weights")
     args = p.parse_args(argv)
+    recipes = args.recipes.split(",")
+    if not recipes or not set(recipes) <= {"plain", "improved"}:
+        p.error(f"--recipes takes plain and/or improved, got {args.recipes!r}")
     evaluator = load_evaluator("mnist", "cpu")
     x_test, _ = load_mnist(args.data_root, train=False, scale="unit")
     real_feats = features(evaluator, x_test)
@@ -88,20 +96,26 @@ def main(argv=None) -> dict:
         spec = LEARNER_RUNS[name]
         minutes = args.minutes or spec.minutes
         runs = {}
-        for recipe_name in ("plain", "improved"):
+        for recipe_name in recipes:
             runs[recipe_name], weights = record(name, recipe_name, minutes, args, evaluator, x_test, real_feats)
             if recipe_name == "plain":
                 plain_weights = weights
         recorded[name] = runs
         if args.no_ship:
             continue
+        manifest = json.loads(manifest_path.read_text())
+        if "plain" not in runs:  # the shipped plain run stays; only the other run's figures are new
+            if spec.plain_name not in manifest["models"]:
+                raise SystemExit(f"No recorded plain run of {name} to add to: record --recipes plain,improved first.")
+            manifest["models"][spec.plain_name]["recorded_runs"] |= runs
+            manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+            continue
         target = WEIGHTS_DIR / f"{spec.plain_name}.pt"
         save_checkpoint(plain_weights, target)
-        manifest = json.loads(manifest_path.read_text())
         base = manifest["models"][name]
         manifest["models"][spec.plain_name] = {
             "file": target.name, "sha256": sha256_of(target), "class": base["class"],
-            "kwargs": base["kwargs"] | ({"hidden_dim": spec.hidden_dim} if spec.hidden_dim else {}),
+            "kwargs": base["kwargs"] | {k: v for k, v in spec.networks.get("plain", {}).items() if k == "hidden_dim"},
             "scale": base["scale"], "num_classes": base.get("num_classes"), "dtype": "float16",
             "description": f"the course material's plain recipe trained for {minutes:g} minutes, as notebook "
                            f"{spec.notebook} does with recipe='plain': the left side of its comparison",
@@ -109,7 +123,8 @@ def main(argv=None) -> dict:
             "training_steps": runs["plain"]["steps"], "training_seconds": runs["plain"]["training_seconds"],
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                        f"{torch.get_num_threads()} torch threads, idle, no GPU",
-            "metrics": runs["plain"]["metrics"], "recorded_runs": runs,
+            "metrics": runs["plain"]["metrics"],
+            "recorded_runs": manifest["models"].get(spec.plain_name, {}).get("recorded_runs", {}) | runs,
         }
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return recorded

@@ -36,8 +36,6 @@ def test_notebook_defaults_are_the_recorded_runs(name):
     run = LEARNER_RUNS[name]
     params = _parameters(NOTEBOOKS[run.notebook])
     assert params["train_minutes"] == run.minutes
-    if run.hidden_dim is not None:  # the notebook builds its networks at the run's width
-        assert params["hidden_dim"] == run.hidden_dim
     assert params["recipe"] == "improved"
     assert set(run.recipes) == {"plain", "improved"}
 
@@ -49,6 +47,15 @@ def test_build_learner_gan_uses_the_named_recipe_and_rejects_others():
     assert improved.ema is not None and improved.r1_gamma == LEARNER_RUNS["mlp_gan_mnist"].recipes["improved"].r1_gamma
     with pytest.raises(ValueError, match="plain"):
         build_learner_gan("mlp_gan_mnist", "fast")
+
+
+def test_build_learner_gan_trains_each_recipe_on_its_own_networks():
+    improved, plain = build_learner_gan("dcgan_mnist", "improved"), build_learner_gan("dcgan_mnist", "plain")
+    assert improved.D.norm == "layer" and improved.D.net[0][0].out_channels == 32
+    assert plain.D.norm == "batch" and plain.D.net[0][0].out_channels == 64  # the course's networks
+    assert build_learner_gan("dcgan_mnist", "improved", hidden_dim=16).D.net[0][0].out_channels == 16
+    with pytest.raises(ValueError, match="DCGAN discriminator only"):
+        build_networks("mlp_gan_mnist", d_norm="layer")
 
 
 def test_build_networks_is_seeded_and_conditional_where_it_should_be():
@@ -75,3 +82,22 @@ def test_record_script_trains_both_recipes_for_the_time_given(tiny_mnist_root):
         assert run["training_seconds"] >= 0.02 * 60 and run["steps"] > 0 and run["cpu_seconds"] > 0
         assert run["curve"][-1]["step"] == run["steps"] and {"fd", "precision", "recall"} <= set(run["metrics"])
     assert runs["plain"]["settings"]["lr"] == PLAIN_MLP.lr
+
+
+def test_record_script_can_record_the_improved_run_again_and_keep_the_plain_one(tiny_mnist_root, tmp_path,
+                                                                                 monkeypatch):
+    from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR
+
+    spec = importlib.util.spec_from_file_location("record_learner_runs", REPO / "scripts" / "record_learner_runs.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    (tmp_path / MANIFEST_NAME).write_text((WEIGHTS_DIR / MANIFEST_NAME).read_text())
+    monkeypatch.setattr(script, "WEIGHTS_DIR", tmp_path)
+    before = json.loads((tmp_path / MANIFEST_NAME).read_text())["models"]["dcgan_mnist_plain"]
+    script.main(["--models", "dcgan_mnist", "--recipes", "improved", "--minutes", "0.01", "--final-samples", "20",
+                 "--curve-samples", "20", "--log-every", "2", "--data-root", str(tiny_mnist_root)])
+    after = json.loads((tmp_path / MANIFEST_NAME).read_text())["models"]["dcgan_mnist_plain"]
+    assert after["recorded_runs"]["plain"] == before["recorded_runs"]["plain"] and after["sha256"] == before["sha256"]
+    improved = after["recorded_runs"]["improved"]
+    assert improved["networks"] == LEARNER_RUNS["dcgan_mnist"].networks["improved"] and improved["steps"] > 0
+    assert not (tmp_path / "dcgan_mnist_plain.pt").exists()  # the plain weights were not written again
