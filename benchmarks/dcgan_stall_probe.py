@@ -79,7 +79,8 @@ def main(argv=None) -> list[dict]:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = dataclasses.replace(FAST_DCGAN, r1_gamma=args.r1_gamma, lr=args.lr, lr_d=args.lr_d,
-                                 betas=tuple(float(b) for b in args.betas.split(",")), batch_size=args.batch_size, ema_decay=args.ema)
+                                 betas=tuple(float(b) for b in args.betas.split(",")), batch_size=args.batch_size,
+                                 ema_decay=args.ema)
     evaluator = load_evaluator("mnist", "cpu")
     x_test, _ = load_mnist(train=False, scale="unit")
     real = features(evaluator, x_test)
