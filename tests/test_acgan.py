@@ -323,7 +323,11 @@ def test_acgan_script_decays_the_learning_rate_over_the_end_of_its_budget(tiny_c
                            "--g-width", "4", "--d-width", "4", "--batch-size", "10", "--steps", "4", "--log-every", "1",
                            "--eval-minutes", "0", "--eval-samples", "10", "--lr", "1e-3", "--lr-decay-from", "0.5"])
     # Each evaluation records the rate set at its log: constant up to half the steps, then linear to 0.
-    assert [p["lr"] for p in metrics["curve"]] == pytest.approx([1e-3, 1e-3, 5e-4, 0.0])
+    # (Which logs evaluate depends on timing; the first and the last always do.)
+    curve = metrics["curve"]
+    assert curve[0]["step"] == 1 and curve[-1]["step"] == 4
+    assert [p["lr"] for p in curve] == pytest.approx([script.decayed_lr(1e-3, p["step"] / 4, 0.5) for p in curve])
+    assert curve[0]["lr"] == 1e-3 and curve[-1]["lr"] == 0.0
     with pytest.raises(SystemExit):
         script.parse_args(["--lr-decay-from", "1"])
 
