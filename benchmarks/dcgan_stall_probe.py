@@ -85,17 +85,17 @@ def main(argv=None) -> list[dict]:
     x_test, _ = load_mnist(train=False, scale="unit")
     real = features(evaluator, x_test)
     x, y = load_mnist(train=True, scale="tanh")
-    G, D = build_networks("dcgan_mnist", seed=args.seed, hidden_dim=args.hidden_dim)
+    d_norm = "layer" if args.d_bn == "layer" else None  # ganlib's DCGANDiscriminator(norm="layer")
+    G, D = build_networks("dcgan_mnist", seed=args.seed, hidden_dim=args.hidden_dim, d_norm=d_norm)
     if args.d_hidden_dim:
-        _, D = build_networks("dcgan_mnist", seed=args.seed, hidden_dim=args.d_hidden_dim)
+        _, D = build_networks("dcgan_mnist", seed=args.seed, hidden_dim=args.d_hidden_dim, d_norm=d_norm)
     if args.start == "mean":
         start_at_mean(G, x)
     if args.mbstd:
         last = D.net[2]
         D.net[2] = torch.nn.Sequential(MinibatchStd(), torch.nn.Conv2d(last.in_channels + 1, 1, 4, 2))
-    for block in {"all": [], "no-input": [0], "none": [0, 1], "layer": [0, 1]}[args.d_bn]:
-        channels = D.net[block][0].out_channels  # down_block: Conv2d, BatchNorm2d, LeakyReLU
-        D.net[block][1] = torch.nn.GroupNorm(1, channels) if args.d_bn == "layer" else torch.nn.Identity()
+    for block in {"all": [], "no-input": [0], "none": [0, 1], "layer": []}[args.d_bn]:
+        D.net[block][1] = torch.nn.Identity()  # down_block: Conv2d, BatchNorm2d, LeakyReLU
     gan = make_gan_from_recipe(G, D, recipe, z_dim=G.z_dim, seed=args.seed)
     marks = sorted(int(s) for s in args.at_steps.split(","))
     curve = []

@@ -189,11 +189,15 @@ class Progress:
         """The run's clock: CPU-hours with ``--cpu-hours``, else hours of training."""
         return self.cpu_s() / 3600 if self.args.cpu_hours is not None else self.gan.seconds / 3600
 
+    def budget(self) -> float:
+        """The run's budget on its clock: ``--cpu-hours``, else ``--hours``."""
+        return self.args.hours if self.args.cpu_hours is None else self.args.cpu_hours
+
     def budget_fraction(self) -> float:
         """How much of the run is done: steps of ``--steps``, else the clock's share of the budget."""
         if self.args.steps:
             return self.gan.step / self.args.steps
-        return self.hours() / (self.args.hours if self.args.cpu_hours is None else self.args.cpu_hours)
+        return self.hours() / self.budget()
 
     def set_lr(self) -> float:
         """Adam's rate for the rest of this log window (``--lr-decay-from``), in both optimizers."""
@@ -205,8 +209,7 @@ class Progress:
 
     def out_of_budget(self) -> bool:
         """The clock has reached the budget (``--cpu-hours``, else ``--hours``); never with ``--steps``."""
-        budget = self.args.hours if self.args.cpu_hours is None else self.args.cpu_hours
-        return not self.args.steps and self.hours() >= budget
+        return not self.args.steps and self.hours() >= self.budget()
 
     def sampler(self) -> torch.nn.Module:
         """The generator to judge: with an EMA, a copy with recalibrated BatchNorm statistics.
