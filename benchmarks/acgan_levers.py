@@ -32,6 +32,7 @@ from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.pretrained import load_pretrained
+from ganlib.train import decayed_lr, set_lr
 from ganlib.utils import count_parameters, seed_everything
 
 BF16 = torch.bfloat16
@@ -68,6 +69,11 @@ CONFIGS = {
     "w32_bf16_gp4_lr3e-4_ema_bs32": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99, batch_size=32),
     "w32_bf16_gp4_lr5e-4_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=5e-4, ema=0.99),
     "w32_bf16_gp4_lr3e-4_ema995": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.995),
+    # Adam's rate falling linearly to 0 over the second half of the run (needs --eval-at-steps).
+    "w32_bf16_gp4_lr3e-4_ema_decay": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99,
+                                          lr_decay_from=0.5),
+    "w32_bf16_gp4_lr5e-4_ema_decay": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=5e-4, ema=0.99,
+                                          lr_decay_from=0.5),
 }
 STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
 
@@ -80,7 +86,12 @@ def classifier_state(source: str | None) -> dict:
     return state["run"]["model"] if "run" in state else state
 
 
-def build(name: str, x: torch.Tensor, y: torch.Tensor, seed: int = 0, init_source: str | None = None):
+def build(name: str, x: torch.Tensor, y: torch.Tensor, seed: int = 0, init_source: str | None = None,
+          total_steps: int | None = None):
+    """The GAN, its batches and its step function for configuration ``name``.
+
+    ``total_steps``: the run's length, which a configuration with ``lr_decay_from`` decays over.
+    """
     config = CONFIGS[name]
     seed_everything(seed)
     G, D = ACGANGenerator(width=config["g"]), ACGANCritic(width=config["d"])
@@ -89,7 +100,19 @@ def build(name: str, x: torch.Tensor, y: torch.Tensor, seed: int = 0, init_sourc
     gan = make_acgan(G, D, lr=config.get("lr", 1e-4), ema_decay=config.get("ema"), seed=seed)
     batches = TensorBatches(x, y, batch_size=config.get("batch_size", 64), seed=seed)
     step = functools.partial(acgan_step, flip=True, **{k: config[k] for k in STEP_OPTIONS if k in config})
+    if "lr_decay_from" in config:
+        if total_steps is None:
+            raise SystemExit(f"{name} decays its rate over the run: give its length with --eval-at-steps")
+        step = with_lr_decay(step, config.get("lr", 1e-4), config["lr_decay_from"], total_steps)
     return gan, batches, step
+
+
+def with_lr_decay(step, lr: float, decay_from: float, total_steps: int):
+    """``step`` that first sets Adam's rate for the GAN's step count (``ganlib.train.decayed_lr``)."""
+    def decayed_step(gan, x, y):
+        set_lr(gan, decayed_lr(lr, gan.step / total_steps, decay_from))
+        return step(gan, x, y)
+    return decayed_step
 
 
 def train_until(gan, batches, step, *, seconds: float = float("inf"), steps: int | None = None) -> tuple[int, float]:
@@ -130,7 +153,8 @@ def main(argv=None) -> list[dict]:
         score = ACGANScorer(load_evaluator("cifar10", "cpu"), real, args.eval_samples)
     results = []
     for name in args.configs.split(","):
-        gan, batches, step = build(name, x, y, seed=args.seed, init_source=args.init_critic)
+        total = int(max(float(v) for v in args.eval_at_steps.split(","))) if args.eval_at_steps else None
+        gan, batches, step = build(name, x, y, seed=args.seed, init_source=args.init_critic, total_steps=total)
         batch = batches.batch_size
         for _ in range(3):  # warm-up: lazy initialisation, first EMA copy, allocator
             step(gan, *next(batches))

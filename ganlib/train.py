@@ -215,6 +215,24 @@ class GAN:
         return self.ema.module if self.ema is not None else self.G
 
 
+def decayed_lr(lr: float, fraction: float, decay_from: float | None) -> float:
+    """Adam's rate at ``fraction`` of a run: ``lr`` until ``decay_from``, then linearly down to 0 at 1.
+
+    ``decay_from=None`` keeps ``lr`` throughout. Ending a GAN run on a falling rate lets the
+    last steps settle instead of ending wherever the last large step left the two networks.
+    """
+    if decay_from is None or fraction <= decay_from:
+        return lr
+    return lr * max(0.0, (1.0 - fraction) / (1.0 - decay_from))
+
+
+def set_lr(gan: GAN, lr: float) -> None:
+    """Set the learning rate of both of the GAN's optimizers (one step of a schedule)."""
+    for opt in (gan.opt_g, gan.opt_d):
+        for group in opt.param_groups:
+            group["lr"] = lr
+
+
 def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
     """Adam, fused into one kernel on CUDA (fewer launches per step), plain elsewhere."""
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type == "cuda")

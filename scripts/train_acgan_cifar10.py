@@ -57,7 +57,7 @@ from ganlib.metrics import load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.pretrained import load_pretrained
 from ganlib.sampling import sample
-from ganlib.train import fit, restore_training
+from ganlib.train import decayed_lr, fit, restore_training, set_lr
 from ganlib.utils import count_parameters, fast_autocast_dtype, get_device, seed_everything
 
 # Settings that define the run: a resumed run must use the same ones.
@@ -112,13 +112,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.lr_decay_from is not None and not 0.0 <= args.lr_decay_from < 1.0:
         p.error(f"--lr-decay-from must be a fraction of the budget in [0, 1), got {args.lr_decay_from}")
     return args
-
-
-def decayed_lr(lr: float, fraction: float, decay_from: float | None) -> float:
-    """Adam's rate at ``fraction`` of the budget: ``lr`` until ``decay_from``, then linearly down to 0 at 1."""
-    if decay_from is None or fraction <= decay_from:
-        return lr
-    return lr * max(0.0, (1.0 - fraction) / (1.0 - decay_from))
 
 
 def recipe(args: argparse.Namespace) -> dict:
@@ -202,9 +195,7 @@ class Progress:
     def set_lr(self) -> float:
         """Adam's rate for the rest of this log window (``--lr-decay-from``), in both optimizers."""
         lr = decayed_lr(self.args.lr, self.budget_fraction(), self.args.lr_decay_from)
-        for opt in (self.gan.opt_g, self.gan.opt_d):
-            for group in opt.param_groups:
-                group["lr"] = lr
+        set_lr(self.gan, lr)
         return lr
 
     def out_of_budget(self) -> bool:

@@ -316,9 +316,11 @@ def test_acgan_script_ends_when_its_training_hours_are_spent(tiny_cifar):
 
 
 def test_acgan_script_decays_the_learning_rate_over_the_end_of_its_budget(tiny_cifar):
+    from ganlib.train import decayed_lr
+
     script = _load_script("train_acgan_cifar10")
-    assert [script.decayed_lr(1.0, f, 0.5) for f in (0.0, 0.5, 0.75, 1.0, 1.2)] == [1.0, 1.0, 0.5, 0.0, 0.0]
-    assert script.decayed_lr(1.0, 0.9, None) == 1.0
+    assert [decayed_lr(1.0, f, 0.5) for f in (0.0, 0.5, 0.75, 1.0, 1.2)] == [1.0, 1.0, 0.5, 0.0, 0.0]
+    assert decayed_lr(1.0, 0.9, None) == 1.0
     metrics = script.main(["--device", "cpu", "--out", str(tiny_cifar / "gan"), "--data-root", str(tiny_cifar / "data"),
                            "--g-width", "4", "--d-width", "4", "--batch-size", "10", "--steps", "4", "--log-every", "1",
                            "--eval-minutes", "0", "--eval-samples", "10", "--lr", "1e-3", "--lr-decay-from", "0.5"])
@@ -326,7 +328,7 @@ def test_acgan_script_decays_the_learning_rate_over_the_end_of_its_budget(tiny_c
     # (Which logs evaluate depends on timing; the first and the last always do.)
     curve = metrics["curve"]
     assert curve[0]["step"] == 1 and curve[-1]["step"] == 4
-    assert [p["lr"] for p in curve] == pytest.approx([script.decayed_lr(1e-3, p["step"] / 4, 0.5) for p in curve])
+    assert [p["lr"] for p in curve] == pytest.approx([decayed_lr(1e-3, p["step"] / 4, 0.5) for p in curve])
     assert curve[0]["lr"] == 1e-3 and curve[-1]["lr"] == 0.0
     with pytest.raises(SystemExit):
         script.parse_args(["--lr-decay-from", "1"])
@@ -400,7 +402,7 @@ def test_ship_script_scores_a_finished_run_and_refuses_an_unfinished_one(tiny_ci
     (out / "STOP").touch()
     train.main(common + ["--steps", "2"])
     (out / "metrics.json").write_text('{"finished": false}')
-    with pytest.raises(SystemExit, match="not finished"):
+    with pytest.raises(SystemExit, match="not say the run has finished"):
         ship.main(["--run", str(out), "--no-manifest", "--data-root", str(tiny_cifar / "data")])
     (out / "STOP").unlink()
     train.main(common + ["--steps", "2", "--resume"])
@@ -414,6 +416,34 @@ def test_ship_script_scores_a_finished_run_and_refuses_an_unfinished_one(tiny_ci
     assert [p["step"] for p in rescored] == [p["step"] for p in metrics["curve"]]
     for before, after in zip(metrics["curve"], rescored):
         assert after["fd"] == pytest.approx(before["fd"], rel=0.05, abs=1e-3)
+
+
+def test_ship_script_ships_the_best_snapshot_of_a_stopped_run(tiny_cifar):
+    train, ship = _load_script("train_acgan_cifar10"), _load_script("ship_acgan_cifar10")
+    out, data = tiny_cifar / "gan", str(tiny_cifar / "data")
+    train.main(["--device", "cpu", "--out", str(out), "--data-root", data, "--g-width", "4", "--d-width", "4",
+                "--batch-size", "10", "--log-every", "1", "--eval-minutes", "0", "--eval-samples", "10",
+                "--steps", "3"])
+    (out / "metrics.json").unlink()  # as if the run had been stopped before its budget
+    with pytest.raises(SystemExit, match="not say the run has finished"):
+        ship.main(["--run", str(out), "--no-manifest", "--data-root", data])
+    ship_args = ["--run", str(out), "--data-root", data, "--samples", "20", "--training-command", "python train.py"]
+    with pytest.raises(SystemExit, match="--why"):
+        ship.stopped_run(out, ship.parse_args(ship_args + ["--snapshot", "best"]))
+    args = ship.parse_args(ship_args + ["--snapshot", "best", "--candidates", "2", "--why", "it degraded"])
+    state, metrics = ship.stopped_run(out, args)
+    selection = metrics["stopped_early"]["selection"]
+    curve = json.loads((out / "curve.json").read_text())["points"]
+    best_two = sorted(curve, key=lambda p: p["class_accuracy"], reverse=True)[:2]
+    assert [c["step"] for c in selection] == [p["step"] for p in best_two]
+    shipped = max(selection, key=lambda c: c["class_accuracy"])["step"]
+    assert metrics["steps"] == metrics["stopped_early"]["shipped_step"] == shipped
+    assert metrics["cpu_seconds"] == next(p["cpu_s"] for p in curve if p["step"] == shipped)
+    snapshot = torch.load(out / "snapshots" / f"step_{shipped}.pt", weights_only=True)
+    assert all(torch.equal(state[k], snapshot[k]) for k in snapshot)
+    assert metrics["g_kwargs"] == {"z_dim": 128, "width": 4} and metrics["stopped_early"]["why"] == "it degraded"
+    with pytest.raises(SystemExit, match="not on"):
+        ship.stopped_run(out, ship.parse_args(ship_args + ["--snapshot", "99", "--why", "x"]))
 
 
 def test_calibrated_sampler_measures_batchnorm_again_on_a_copy():
