@@ -8,8 +8,10 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
+from ganlib.acgan_training import LabelledGenerator
 from ganlib.interpolation import interpolate_classes
-from ganlib.models import OneHotConditionalGenerator
+from ganlib.models import ACGANGenerator, OneHotConditionalGenerator
+from ganlib.sampling import recalibrate_batchnorm
 from ganlib.widgets import (
     ClassInterpolationExplorer,
     NoiseInterpolationExplorer,
@@ -20,13 +22,25 @@ from ganlib.widgets import (
 Z_DIM, NUM_CLASSES = 16, 10
 
 
-@pytest.fixture(scope="module")
-def generator() -> OneHotConditionalGenerator:
+@pytest.fixture(scope="module", params=["mnist", "cifar10"])
+def generator(request) -> torch.nn.Module:
+    """A tiny generator of each kind notebook 05 explores: grey 28x28 digits with a one-hot input,
+    and colour 32x32 images from the ACGAN whose class sits in the first 10 noise entries."""
     torch.manual_seed(0)
-    model = OneHotConditionalGenerator(Z_DIM, NUM_CLASSES, hidden_dim=8)
-    for p in model.parameters():  # large weights so that every control visibly matters
-        torch.nn.init.normal_(p, 0.0, 0.3)
-    return model.eval()
+    if request.param == "mnist":
+        model = OneHotConditionalGenerator(Z_DIM, NUM_CLASSES, hidden_dim=8)
+        for p in model.parameters():  # large weights so that every control visibly matters
+            torch.nn.init.normal_(p, 0.0, 0.3)
+        return model.eval()
+    # Nine BatchNorm layers: untrained running statistics would wash the input out, so measure them.
+    model = LabelledGenerator(ACGANGenerator(z_dim=Z_DIM, width=4), NUM_CLASSES)
+    return recalibrate_batchnorm(model, Z_DIM, NUM_CLASSES, num_batches=2, batch_size=64)
+
+
+def _cell(generator) -> int:
+    """Pixels per image in a grid: the image's side plus the grid's 2-pixel padding."""
+    with torch.no_grad():
+        return 2 + generator(torch.zeros(1, Z_DIM), torch.zeros(1, dtype=torch.long)).shape[-1]
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -156,7 +170,8 @@ def test_truncation_explorer_layout_and_slider(generator) -> None:
     explorer.children[0].value = 0.2
     assert explorer.image.value == small  # fixed seed: the same value, the same samples
     # 10 classes per row, 2 rows, zoom 2.
-    assert _png_size(small) == (2 * (2 + 10 * 30), 2 * (2 + 2 * 30))
+    cell = _cell(generator)
+    assert _png_size(small) == (2 * (2 + 10 * cell), 2 * (2 + 2 * cell))
 
 
 def test_truncation_explorer_checks_its_arguments(generator) -> None:
