@@ -218,8 +218,10 @@ class GAN:
 def decayed_lr(lr: float, fraction: float, decay_from: float | None) -> float:
     """Adam's rate at ``fraction`` of a run: ``lr`` until ``decay_from``, then linearly down to 0 at 1.
 
-    ``decay_from=None`` keeps ``lr`` throughout. Ending a GAN run on a falling rate lets the
-    last steps settle instead of ending wherever the last large step left the two networks.
+    ``decay_from=None`` keeps ``lr`` throughout. Meant for long runs, whose last steps then settle
+    instead of ending wherever the last large step left the two networks; a run of a few minutes,
+    far from done, loses more than it gains (notebook 04's 6-minute ACGAN: 22 % instead of 39 %
+    class accuracy, ``benchmarks/README.md``).
     """
     if decay_from is None or fraction <= decay_from:
         return lr

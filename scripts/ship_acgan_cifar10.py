@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
         from ganlib.models import ACGANGenerator
 
         G = ACGANGenerator(**metrics["g_kwargs"])
-        G.load_state_dict({k: v.float() for k, v in state.items()})
+        G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         found = score(G.eval(), args.samples, args.data_root)
         print(json.dumps(found, indent=1))
         return found
