@@ -74,6 +74,9 @@ CONFIGS = {
                                           lr_decay_from=0.5),
     "w32_bf16_gp4_lr5e-4_ema_decay": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=5e-4, ema=0.99,
                                           lr_decay_from=0.5),
+    # Two time-scales: the critic learns at twice the generator's rate (its class head first).
+    "w32_bf16_gp4_lr3e-4_lrd6e-4_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, lr_d=6e-4,
+                                            ema=0.99),
 }
 STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
 
@@ -98,6 +101,9 @@ def build(name: str, x: torch.Tensor, y: torch.Tensor, seed: int = 0, init_sourc
     if config.get("init"):
         D.load_state_dict(classifier_state(init_source))
     gan = make_acgan(G, D, lr=config.get("lr", 1e-4), ema_decay=config.get("ema"), seed=seed)
+    if "lr_d" in config:  # the critic's own rate
+        for group in gan.opt_d.param_groups:
+            group["lr"] = config["lr_d"]
     batches = TensorBatches(x, y, batch_size=config.get("batch_size", 64), seed=seed)
     step = functools.partial(acgan_step, flip=True, **{k: config[k] for k in STEP_OPTIONS if k in config})
     if "lr_decay_from" in config:
