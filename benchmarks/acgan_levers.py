@@ -158,8 +158,8 @@ def main(argv=None) -> list[dict]:
         real, _ = load_cifar10(train=False, scale="unit", limit=args.eval_samples)
         score = ACGANScorer(load_evaluator("cifar10", "cpu"), real, args.eval_samples)
     results = []
+    total = int(max(float(v) for v in args.eval_at_steps.split(","))) if args.eval_at_steps else None
     for name in args.configs.split(","):
-        total = int(max(float(v) for v in args.eval_at_steps.split(","))) if args.eval_at_steps else None
         gan, batches, step = build(name, x, y, seed=args.seed, init_source=args.init_critic, total_steps=total)
         batch = batches.batch_size
         for _ in range(3):  # warm-up: lazy initialisation, first EMA copy, allocator

@@ -69,15 +69,21 @@ def score(G: torch.nn.Module, num_samples: int, data_root: str | None = None) ->
 
 def load_snapshot(run: Path, step: int, g_kwargs: dict) -> torch.nn.Module:
     """The generator the run saved at its evaluation of ``step`` (``snapshots/step_<N>.pt``), in float32."""
-    from ganlib.checkpoints import load_checkpoint, load_model_state
-    from ganlib.models import ACGANGenerator
+    from ganlib.checkpoints import load_checkpoint
 
     snapshot = run / "snapshots" / f"step_{step}.pt"
     if not snapshot.exists():
         raise SystemExit(f"{snapshot} is missing: the run saves one at each evaluation; pick a step of its curve.json.")
+    return generator_from_state(load_checkpoint(snapshot), g_kwargs, str(snapshot))
+
+
+def generator_from_state(state: dict, g_kwargs: dict, source: str) -> torch.nn.Module:
+    """An eval-mode float32 ``ACGANGenerator`` from a (float16 or float32) state dict read from ``source``."""
+    from ganlib.checkpoints import load_model_state
+    from ganlib.models import ACGANGenerator
+
     G = ACGANGenerator(**g_kwargs)
-    load_model_state(G, {k: v.float() if v.is_floating_point() else v
-                         for k, v in load_checkpoint(snapshot).items()}, str(snapshot))
+    load_model_state(G, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, source)
     return G.eval()
 
 
@@ -192,11 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
     run = Path(args.run)
     state, metrics = stopped_run(run, args) if args.snapshot else finished_run(run)
     if args.no_manifest:
-        from ganlib.models import ACGANGenerator
-
-        G = ACGANGenerator(**metrics["g_kwargs"])
-        G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-        found = score(G.eval(), args.samples, args.data_root)
+        found = score(generator_from_state(state, metrics["g_kwargs"], str(run)), args.samples, args.data_root)
         print(json.dumps(found, indent=1))
         return found
     if args.rescore:
