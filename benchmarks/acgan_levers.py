@@ -77,6 +77,9 @@ CONFIGS = {
     # Two time-scales: the critic learns at twice the generator's rate (its class head first).
     "w32_bf16_gp4_lr3e-4_lrd6e-4_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, lr_d=6e-4,
                                             ema=0.99),
+    # Cheaper steps, so more of them in the learner's 6 minutes: a lazier penalty, a wider generator only.
+    "w32_bf16_gp8_lr3e-4_ema": dict(g=32, d=32, autocast_dtype=BF16, gp_every=8, lr=3e-4, ema=0.99),
+    "g48d32_bf16_gp4_lr3e-4_ema": dict(g=48, d=32, autocast_dtype=BF16, gp_every=4, lr=3e-4, ema=0.99),
 }
 STEP_OPTIONS = ("autocast_dtype", "gp_every", "n_critic")
 

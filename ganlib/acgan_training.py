@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 from typing import Iterator
 
 import torch
@@ -125,6 +126,8 @@ def acgan_step(
     flip: bool = False,
     gp_every: int = 1,
     n_critic: int = 1,
+    g_class_weight: float = 1.0,
+    d_fake_class_weight: float = 1.0,
     autocast_dtype: torch.dtype | None = None,
 ) -> dict[str, torch.Tensor]:
     """One critic update, and (every ``n_critic``-th call) one generator update, of ACGAN with WGAN-GP.
@@ -143,6 +146,11 @@ def acgan_step(
             as in the course). The penalty's double backward is the dearest part of the step.
         n_critic: critic updates per generator update (1 in the course material; 5 in the
             WGAN-GP paper). Each call is one critic update on one batch.
+        g_class_weight: weight of the generator's class loss beside its adversarial loss
+            (1 in the course material).
+        d_fake_class_weight: weight of the critic's class loss on fakes (1 in the course
+            material; 0 trains the class head on real images only). ``loss_d_class`` is
+            logged unweighted.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the networks' forward and backward
             passes in bfloat16 autocast (see :func:`ganlib.utils.fast_autocast_dtype`); losses
             and the penalty's gradient norms stay in float32.
@@ -156,6 +164,9 @@ def acgan_step(
     for name, value in (("gp_every", gp_every), ("n_critic", n_critic)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1 (1 = every step), got {value!r}.")
+    for name, value in (("g_class_weight", g_class_weight), ("d_fake_class_weight", d_fake_class_weight)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0 (1 = the course's loss), got {value!r}.")
     G, D, num_classes, rng = gan.G, gan.D, gan.num_classes, gan.rng
     n, device = x_real.shape[0], x_real.device
     autocast = torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None)
@@ -172,8 +183,9 @@ def acgan_step(
         score_real, logits_real = (t.float() for t in D(x_real))
         score_fake, logits_fake = (t.float() for t in D(x_fake))
     loss_w = d_loss_wasserstein(score_real, score_fake)
-    loss_d_class = F.cross_entropy(logits_real, labels) + F.cross_entropy(logits_fake, labels_fake)
-    loss_d = loss_w + loss_d_class
+    class_real, class_fake = F.cross_entropy(logits_real, labels), F.cross_entropy(logits_fake, labels_fake)
+    loss_d_class = class_real + class_fake
+    loss_d = loss_w + class_real + d_fake_class_weight * class_fake
     if gan.step % gp_every == 0:
         with autocast:  # kept eager: torch.compile cannot compile this double backward
             loss_gp = gradient_penalty(lambda x: D(x)[0].float(), x_real, x_fake, generator=rng)
@@ -197,7 +209,7 @@ def acgan_step(
         score_g, logits_g = (t.float() for t in D(G(class_noise(labels_g, gan.z_dim, num_classes, generator=rng))))
     loss_g_adv = g_loss_wasserstein(score_g)
     loss_g_class = F.cross_entropy(logits_g, labels_g)
-    (loss_g_adv + loss_g_class).backward()
+    (loss_g_adv + g_class_weight * loss_g_class).backward()
     gan.opt_g.step()
     if gan.ema is not None:
         gan.ema.update_parameters(G)

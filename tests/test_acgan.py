@@ -485,3 +485,47 @@ def test_shipped_training_command_drops_the_flags_of_its_sessions(script):
     assert reproducing_command(base + " --resume --threads 1", flags) == base
     assert reproducing_command(base + " --threads=2 --out runs/x --epochs 32", flags) == \
         base + " --epochs 32"  # what the run learnt stays
+
+
+def _grads_after_one_step(**options) -> tuple[torch.Tensor, torch.Tensor]:
+    """(critic's, generator's) gradients, flattened, of one ``acgan_step`` from a fixed start; nothing updated."""
+    torch.manual_seed(0)  # the same images and networks at every call
+    x, y = torch.rand(6, 3, 32, 32) * 2 - 1, torch.arange(6) % 10
+    gan = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4), lr=1e-12)
+    gan.opt_d.step = gan.opt_g.step = lambda: None  # keep the gradients for inspection
+    acgan_step(gan, x, y, lambda_gp=0.0, **options)  # no penalty: its large gradient would swamp rounding
+    return tuple(torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None])
+                 for net in (gan.D, gan.G))
+
+
+@pytest.mark.parametrize("option, net", [("d_fake_class_weight", 0), ("g_class_weight", 1)])
+def test_class_loss_weights_scale_only_their_own_term(option, net):
+    """A weight w moves the gradient linearly from the term's absence (w = 0) to the course's loss (w = 1)."""
+    grad = {w: _grads_after_one_step(**{option: w})[net] for w in (0.0, 0.5, 1.0)}
+    assert not torch.allclose(grad[0.0], grad[1.0])  # the term has a gradient at all
+    torch.testing.assert_close(grad[0.5] - grad[0.0], 0.5 * (grad[1.0] - grad[0.0]), rtol=1e-4,
+                               atol=1e-5 * grad[1.0].abs().max().item())  # float32 rounding of the sums
+    torch.testing.assert_close(_grads_after_one_step()[net], grad[1.0])  # 1 is the course's loss
+
+
+def test_critic_class_loss_is_logged_unweighted():
+    """``loss_d_class`` stays the course's term (real + fake) whatever weight trains the critic."""
+    x, y = torch.rand(6, 3, 32, 32) * 2 - 1, torch.arange(6) % 10
+    logged = []
+    for weight in (1.0, 0.0):
+        torch.manual_seed(0)
+        gan = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4))
+        logged.append(acgan_step(gan, x, y, d_fake_class_weight=weight)["loss_d_class"])
+    torch.testing.assert_close(logged[0], logged[1])
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"gp_every": 0}, "gp_every must be an int >= 1"),
+    ({"n_critic": 2.5}, "n_critic must be an int >= 1"),
+    ({"d_fake_class_weight": -1.0}, "d_fake_class_weight must be a finite number >= 0"),
+    ({"g_class_weight": float("nan")}, "g_class_weight must be a finite number >= 0"),
+])
+def test_acgan_step_refuses_bad_options(options, message):
+    gan = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4))
+    with pytest.raises(ValueError, match=message):
+        acgan_step(gan, torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.long), **options)
