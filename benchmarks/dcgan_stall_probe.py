@@ -33,7 +33,7 @@ from ganlib.learner_runs import build_networks
 from ganlib.metrics import evaluate_generator, features, load_evaluator
 from ganlib.recipes import FAST_DCGAN, make_gan_from_recipe
 from ganlib.sampling import recalibrate_batchnorm
-from ganlib.train import fit, gan_step
+from ganlib.train import fit
 
 
 def start_at_mean(G: torch.nn.Module, images: torch.Tensor) -> None:
@@ -53,12 +53,6 @@ class MinibatchStd(torch.nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         spread = h.std(dim=0).mean().expand(h.shape[0], 1, *h.shape[2:])
         return torch.cat([h, spread], dim=1)
-
-
-def bf16_step(gan, x_real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """:func:`ganlib.train.gan_step` with the networks' passes in bfloat16 autocast (losses stay float32)."""
-    with torch.autocast(x_real.device.type, dtype=torch.bfloat16):
-        return gan_step(gan, x_real, labels)
 
 
 def main(argv=None) -> list[dict]:
@@ -81,7 +75,6 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--at-steps", default="250,500,1000,1500,2000")
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--bf16", action="store_true", help="run every step in bfloat16 autocast (speed lever)")
     p.add_argument("--out", default="benchmarks/learner_recipes.json")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -124,12 +117,11 @@ def main(argv=None) -> list[dict]:
             curve.append(point)
             print(json.dumps(point), flush=True)
 
-    step_fn = bf16_step if args.bf16 else gan_step
-    fit(gan, TensorBatches(x, y, batch_size=recipe.batch_size, seed=args.seed), marks[-1], step_fn=step_fn,
-        log_every=25, on_log=on_log, progress=False)
+    fit(gan, TensorBatches(x, y, batch_size=recipe.batch_size, seed=args.seed), marks[-1], log_every=25,
+        on_log=on_log, progress=False)
     row = {"model": "dcgan_mnist", "probe": "dcgan_stall_probe", "start": args.start, "seed": args.seed,
            "d_bn": args.d_bn, "mbstd": args.mbstd, "settings": dataclasses.asdict(recipe),
-           "bf16": args.bf16, "hidden_dim": args.hidden_dim, "d_hidden_dim": args.d_hidden_dim, "curve": curve}
+           "hidden_dim": args.hidden_dim, "d_hidden_dim": args.d_hidden_dim, "curve": curve}
     append_record(args.out, rows=[row])
     return [row]
 
