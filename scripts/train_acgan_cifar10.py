@@ -7,7 +7,8 @@ the class one-hot in the first 10 noise entries, Adam with beta1 = 0). The CPU l
 options: narrower layers at high resolution (``--g-width/--d-width`` take four channel
 counts, at 4, 8, 16 and 32 pixels), a lazy penalty (``--gp-every``), bfloat16 autocast,
 an EMA of the generator, the critic started from the part-1 classifier (``--init-critic``),
-Adam's rate lowered linearly to 0 over the last part of the budget (``--lr-decay-from``).
+Adam's rate lowered linearly to 0 over the last part of the budget (``--lr-decay-from``),
+the critic's class head trained on real images only (``--d-fake-class-weight 0``).
 
 A long run spans several sessions: ``fit`` writes an atomic checkpoint every few minutes,
 ``--max-minutes`` or a file ``<out>/STOP`` ends a session cleanly, and ``--resume`` continues
@@ -62,7 +63,7 @@ from ganlib.utils import count_parameters, fast_autocast_dtype, get_device, seed
 
 # Settings that define the run: a resumed run must use the same ones.
 RECIPE_KEYS = ("batch_size", "lr", "lr_decay_from", "lambda_gp", "gp_every", "n_critic", "ema", "no_flip", "g_width",
-               "d_width", "bf16", "init_critic", "limit", "seed")
+               "d_width", "bf16", "init_critic", "limit", "seed", "d_fake_class_weight")
 
 
 def widths(text: str) -> int | list[int]:
@@ -90,6 +91,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lambda-gp", type=float, default=10.0)
     p.add_argument("--gp-every", type=int, default=1, help="lazy penalty: every k critic steps, weighted by k")
     p.add_argument("--n-critic", type=int, default=1, help="critic steps per generator step")
+    p.add_argument("--d-fake-class-weight", type=float, default=1.0,
+                   help="weight of the critic's class loss on fakes (1: the course's loss; 0: its class head "
+                        "learns from real images only)")
     p.add_argument("--ema", type=float, default=None, help="EMA decay of the generator, e.g. 0.999")
     p.add_argument("--no-flip", action="store_true", help="do not mirror real images")
     p.add_argument("--g-width", type=widths, default=196, help="one int, or 4 ints: channels at 4,8,16,32 px")
@@ -264,7 +268,8 @@ def main(argv=None) -> dict:
         init_critic(D, args.init_critic)
     gan = make_acgan(G, D, lr=args.lr, ema_decay=args.ema, seed=args.seed)
     step_fn = functools.partial(acgan_step, lambda_gp=args.lambda_gp, flip=not args.no_flip,
-                                gp_every=args.gp_every, n_critic=args.n_critic, autocast_dtype=dtype)
+                                gp_every=args.gp_every, n_critic=args.n_critic,
+                                d_fake_class_weight=args.d_fake_class_weight, autocast_dtype=dtype)
     print(f"G {count_parameters(G):,} / D {count_parameters(D):,} parameters on {device} "
           f"({torch.get_num_threads()} threads, autocast {dtype}); {x.shape[0]} images", flush=True)
 

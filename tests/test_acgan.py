@@ -268,7 +268,8 @@ def test_acgan_script_trains_resumes_and_exports(tiny_cifar):
     out = tiny_cifar / "gan"
     common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"),
               "--g-width", "4", "--d-width", "8,8,6,4", "--batch-size", "10", "--ema", "0.9", "--gp-every", "2",
-              "--log-every", "1", "--checkpoint-every", "1", "--eval-samples", "10", "--filmstrip-hours", "0,1"]
+              "--log-every", "1", "--checkpoint-every", "1", "--eval-samples", "10", "--filmstrip-hours", "0,1",
+              "--d-fake-class-weight", "0"]
     (out).mkdir()
     (out / "STOP").touch()  # ends the session at its first log, after a checkpoint
     assert script.main(common + ["--steps", "3"]) == {"finished": False, "step": 1}
@@ -277,6 +278,8 @@ def test_acgan_script_trains_resumes_and_exports(tiny_cifar):
         script.main(common + ["--steps", "3"])
     with pytest.raises(SystemExit, match="other settings"):
         script.main(common + ["--steps", "3", "--resume", "--n-critic", "2"])
+    with pytest.raises(SystemExit, match="d_fake_class_weight"):  # the course's class loss would be another run
+        script.main(common + ["--steps", "3", "--resume", "--d-fake-class-weight", "1"])
     metrics = script.main(common + ["--steps", "3", "--resume"])
     assert metrics["finished"] and metrics["steps"] == 3
     assert [p["step"] for p in metrics["curve"]] == [1, 3]  # first log, then the end
