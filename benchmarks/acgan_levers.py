@@ -103,10 +103,8 @@ def build(name: str, x: torch.Tensor, y: torch.Tensor, seed: int = 0, init_sourc
     G, D = ACGANGenerator(width=config["g"]), ACGANCritic(width=config["d"])
     if config.get("init"):
         D.load_state_dict(classifier_state(init_source))
-    gan = make_acgan(G, D, lr=config.get("lr", 1e-4), ema_decay=config.get("ema"), seed=seed)
-    if "lr_d" in config:  # the critic's own rate
-        for group in gan.opt_d.param_groups:
-            group["lr"] = config["lr_d"]
+    gan = make_acgan(G, D, lr=config.get("lr", 1e-4), lr_d=config.get("lr_d"), ema_decay=config.get("ema"),
+                     seed=seed)
     batches = TensorBatches(x, y, batch_size=config.get("batch_size", 64), seed=seed)
     step = functools.partial(acgan_step, flip=True, **{k: config[k] for k in STEP_OPTIONS if k in config})
     if "lr_decay_from" in config:

@@ -87,6 +87,7 @@ def make_acgan(
     D: nn.Module,
     *,
     lr: float = 1e-4,
+    lr_d: float | None = None,
     betas: tuple[float, float] = ACGAN_BETAS,
     ema_decay: float | None = None,
     seed: int = 0,
@@ -96,13 +97,14 @@ def make_acgan(
     Args:
         G: the generator, e.g. :class:`ganlib.models.ACGANGenerator` (has ``z_dim``).
         D: the critic, e.g. :class:`ganlib.models.ACGANCritic` (has ``num_classes``).
-        lr: Adam learning rate of both networks (1e-4 in WGAN-GP).
+        lr: Adam learning rate of the generator, and of the critic unless ``lr_d`` (1e-4 in WGAN-GP).
+        lr_d: a different learning rate for the critic (two time-scales).
         betas: Adam betas; beta1 = 0 (no momentum) as in the WGAN-GP paper.
         ema_decay: e.g. 0.999 to keep a moving average of the generator.
         seed: seed of the noise / label / interpolation generator.
     """
     return make_gan(G, D, z_dim=G.z_dim, num_classes=D.num_classes,
-                    lr=lr, betas=betas, ema_decay=ema_decay, seed=seed)
+                    lr=lr, lr_d=lr_d, betas=betas, ema_decay=ema_decay, seed=seed)
 
 
 @contextlib.contextmanager

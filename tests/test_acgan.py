@@ -150,6 +150,8 @@ def test_acgan_step_returns_the_five_losses_and_accuracies_and_trains_both():
     gan = _tiny_acgan()
     assert gan.opt_d.param_groups[0]["betas"] == ACGAN_BETAS == (0.0, 0.9)
     assert gan.opt_g.param_groups[0]["lr"] == 1e-4
+    two_rates = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4), lr=3e-4, lr_d=6e-4)
+    assert (two_rates.opt_g.param_groups[0]["lr"], two_rates.opt_d.param_groups[0]["lr"]) == (3e-4, 6e-4)
     before_g = [p.clone() for p in gan.G.parameters()]
     before_d = [p.clone() for p in gan.D.parameters()]
     x, y = _tiny_data()
