@@ -34,6 +34,7 @@ __all__ = [
     "check_train_step",
     "check_conv_transpose_output_size",
     "check_init_weights",
+    "check_nearest_centre",
     "check_one_hot",
     "check_combine_vectors",
     "check_input_dims",
@@ -400,6 +401,28 @@ def check_init_weights(fn: Callable) -> None:
 
 
 # --------------------------------------------------------------------------- notebook 03
+
+def check_nearest_centre(fn: Callable) -> None:
+    """Check ``fn(points (n, d), centres (k, d))``: the ``(n,)`` int64 index of each point's nearest centre."""
+    gen = torch.Generator().manual_seed(0)
+    points, centres = torch.randn(200, 6, generator=gen), torch.randn(7, 6, generator=gen)
+    centres[3] *= 4  # one centre far out: largest dot product with many points, but not nearest
+    expected = torch.cdist(points, centres).argmin(1)
+    got = _call(fn, points, centres)
+    _require(isinstance(got, torch.Tensor), f"return a tensor of indices, got {type(got).__name__}.")
+    _require(tuple(got.shape) == (200,),
+             f"200 points give 200 indices, shape (200,), got {tuple(got.shape)}: reduce over the centres "
+             "(dim=1 of the (n, k) distances).")
+    _require(got.dtype == torch.long, f"return int64 indices (argmin gives them), got {got.dtype}.")
+    _require(not torch.equal(got, torch.cdist(points, centres).argmax(1)),
+             "that is each point's farthest centre: use argmin of the distances.")
+    _require(not torch.equal(got, (points @ centres.T).argmax(1)),
+             "the largest dot product is not the nearest centre when centres differ in length: compare "
+             "distances, ||p - c||^2 = ||p||^2 - 2 p.c + ||c||^2.")
+    wrong = int((got != expected).sum())
+    _require(wrong == 0, f"{wrong} of 200 points got an index that is not their nearest centre.")
+    _success()
+
 
 def check_one_hot(fn: Callable) -> None:
     """Check ``fn(labels, num_classes)``: float one-hot rows of shape ``(n, num_classes)``."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ganlib.clusters import Clustering, ClusterSampler, cluster_images
 from ganlib.metrics import evaluate_generator
 from ganlib.models import (
     DCGANDiscriminator,
@@ -58,12 +59,15 @@ class LearnerRun:
     Attributes:
         notebook: the notebook's number, e.g. ``"01"``.
         minutes: default training time (training seconds only, not evaluation).
-        recipes: ``{"plain": the course material's recipe, "improved": the notebook's default}``.
+        recipes: ``{"plain": the course material's recipe, "improved": the notebook's default}``, and
+            any other recipe the notebook offers.
         plain_name: registry name of the recorded plain run (its generator ships).
         networks: per recipe name, how its networks differ from the shipped model's, as
             arguments of :func:`build_networks`: ``hidden_dim`` (both networks' base width: a
-            narrower pair takes more steps in the same minutes) and ``d_norm`` (the
-            discriminator's normalisation). A recipe not listed trains the shipped model's networks.
+            narrower pair takes more steps in the same minutes), ``d_norm`` (the
+            discriminator's normalisation) and ``clusters`` (self-conditioning on that many
+            k-means clusters, :mod:`ganlib.clusters`). A recipe not listed trains the shipped
+            model's networks.
     """
 
     notebook: str
@@ -75,17 +79,21 @@ class LearnerRun:
 
 LEARNER_RUNS: dict[str, LearnerRun] = {
     "mlp_gan_mnist": LearnerRun("01", 3.0, {"plain": PLAIN_MLP, "improved": FAST_MLP}, "mlp_gan_mnist_plain"),
-    # The improved DCGAN run also changes the networks: half the width, and a discriminator that
-    # scores each image on its own (BatchNorm's stalls the first 1,500-2,500 steps; benchmarks/README.md).
-    "dcgan_mnist": LearnerRun("02", 3.0, {"plain": PLAIN_DCGAN, "improved": FAST_DCGAN}, "dcgan_mnist_plain",
-                              networks={"improved": {"hidden_dim": 32, "d_norm": "layer"}}),
+    # The improved DCGAN run is self-conditioned: the course's networks with a group input, trained as
+    # notebook 03's conditional GAN on 20 k-means clusters of the images (no labels). "unconditional" is
+    # the best recipe found without clusters: half the width, and a discriminator that scores each image
+    # on its own (BatchNorm's stalls the first 1,500-2,500 steps). Measurements: benchmarks/README.md.
+    "dcgan_mnist": LearnerRun("02", 3.0, {"plain": PLAIN_DCGAN, "improved": FAST_CGAN, "unconditional": FAST_DCGAN},
+                              "dcgan_mnist_plain",
+                              networks={"improved": {"clusters": 20},
+                                        "unconditional": {"hidden_dim": 32, "d_norm": "layer"}}),
     "cgan_onehot_mnist": LearnerRun("03", 3.0, {"plain": PLAIN_CGAN, "improved": FAST_CGAN},
                                     "cgan_onehot_mnist_plain"),
 }
 
 
-def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int = 0,
-                   hidden_dim: int | None = None, d_norm: str | None = None) -> tuple[nn.Module, nn.Module]:
+def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int = 0, hidden_dim: int | None = None,
+                   d_norm: str | None = None, clusters: int | None = None) -> tuple[nn.Module, nn.Module]:
     """A fresh generator and discriminator pair for a shipped MNIST model, seeded, on ``device``.
 
     Args:
@@ -95,17 +103,28 @@ def build_networks(name: str, device: torch.device | str = "cpu", *, seed: int =
         hidden_dim: another base width for both networks (default: the shipped model's).
         d_norm: the DCGAN discriminator's normalisation, ``"batch"`` or ``"layer"`` (see
             :class:`ganlib.models.DCGANDiscriminator`); None: the shipped model's (BatchNorm).
+        clusters: for ``"dcgan_mnist"``, self-conditioning: notebook 03's one-hot conditional
+            pair (the same DCGAN networks with a class input) with one class per k-means cluster,
+            see :mod:`ganlib.clusters`. None: the unconditional pair.
 
     Returns:
         ``(G, D)`` in training mode.
     """
     if name not in DISCRIMINATORS:
         raise ValueError(f"No training pair for {name!r}; known: {', '.join(DISCRIMINATORS)}.")
+    classes = {}
+    if clusters is not None:
+        if name != "dcgan_mnist" or d_norm is not None:
+            raise ValueError("clusters (self-conditioning) is an option of 'dcgan_mnist' with its BatchNorm "
+                             f"discriminator only; got name={name!r}, d_norm={d_norm!r}.")
+        if not (isinstance(clusters, int) and clusters >= 1):
+            raise ValueError(f"clusters must be a positive int (the k of k-means), got {clusters!r}.")
+        name, classes = "cgan_onehot_mnist", {"num_classes": clusters}
     d_class, d_kwargs, dcgan_init = DISCRIMINATORS[name]
     seed_everything(seed)
     if d_norm is not None and d_class is not DCGANDiscriminator:
         raise ValueError(f"d_norm is an option of the DCGAN discriminator only, not of {name!r}'s.")
-    width = {} if hidden_dim is None else {"hidden_dim": hidden_dim}
+    width = ({} if hidden_dim is None else {"hidden_dim": hidden_dim}) | classes
     norm = {} if d_norm is None else {"norm": d_norm}
     G, D = build_model(name, overrides=width), d_class(**(d_kwargs | width | norm))
     if dcgan_init:
@@ -130,12 +149,28 @@ def build_learner_gan(name: str, recipe: str | Recipe, device: torch.device | st
         recipe = run.recipes[recipe]
     G, D = build_networks(name, device, seed=seed, **networks)
     info = pretrained_info(name)
-    return make_gan_from_recipe(G, D, recipe, z_dim=info["kwargs"]["z_dim"], num_classes=info.get("num_classes"),
-                                seed=seed)
+    num_classes = networks.get("clusters") or info.get("num_classes")
+    return make_gan_from_recipe(G, D, recipe, z_dim=info["kwargs"]["z_dim"], num_classes=num_classes, seed=seed)
+
+
+def learner_clustering(name: str, recipe: str, images: torch.Tensor, *, seed: int = 0) -> Clustering | None:
+    """The k-means clusters that a self-conditioned recipe of a notebook's run trains on, else None.
+
+    Args:
+        name, recipe: the run and the recipe's name, as for :func:`build_learner_gan`.
+        images: the training images ``(n, C, H, W)``.
+        seed: seed of k-means (the notebooks use their ``seed``).
+
+    Returns:
+        A :class:`ganlib.clusters.Clustering` (train on its ``assignment`` instead of the labels,
+        sample through :class:`ganlib.clusters.ClusterSampler`), or None when the recipe needs none.
+    """
+    clusters = LEARNER_RUNS[name].networks.get(recipe, {}).get("clusters")
+    return None if clusters is None else cluster_images(images, clusters, seed=seed)
 
 
 def quality(name: str, gan: GAN, evaluator: nn.Module, x_test: torch.Tensor, real_features: torch.Tensor,
-            num_samples: int, *, seed: int = 0) -> dict[str, float]:
+            num_samples: int, *, seed: int = 0, clustering: Clustering | None = None) -> dict[str, float]:
     """FD, precision, recall (and class accuracy for a conditional GAN) of ``gan``'s sampler, rounded.
 
     Args:
@@ -145,8 +180,13 @@ def quality(name: str, gan: GAN, evaluator: nn.Module, x_test: torch.Tensor, rea
         evaluator, x_test, real_features: the MNIST evaluator, test images in [0, 1] and their features.
         num_samples: generated images to score.
         seed: seed of the scoring noise.
+        clustering: for a self-conditioned run, its clusters: the samples are scored as an
+            unconditional generator's, each from a cluster drawn at its share of the data.
     """
-    scores = evaluate_generator(gan.sampler, evaluator, x_test, scale=pretrained_info(name)["scale"],
-                                num_classes=gan.num_classes, num_samples=num_samples,
+    sampler, num_classes = gan.sampler, gan.num_classes
+    if clustering is not None:
+        sampler, num_classes = ClusterSampler(gan.sampler, clustering.sizes), None
+    scores = evaluate_generator(sampler, evaluator, x_test, scale=pretrained_info(name)["scale"],
+                                num_classes=num_classes, num_samples=num_samples,
                                 generator=torch.Generator().manual_seed(seed), real_features=real_features)
     return {k: v if isinstance(v, int) else round(float(v), 4) for k, v in scores.items()}

@@ -164,17 +164,19 @@ FAST_MLP = replace(IMPROVED_MLP, lr_d=8e-4, ema_decay=0.99)
 (FD 2.6 and recall 0.90 after 3 minutes on 2 cores, 2,000 samples; the shipped recipe: 3.8, 0.83)."""
 
 FAST_DCGAN = replace(IMPROVED_DCGAN, lr=5e-4, lr_d=2e-4, ema_decay=0.99, r1_gamma=1.0)
-"""Notebook 02's default (with half-width networks and a per-image discriminator norm,
-``ganlib.learner_runs.LEARNER_RUNS["dcgan_mnist"]``): the generator learns 2.5x faster than
-the discriminator, a short EMA, and R1 (gamma 1). With the course's BatchNorm discriminator every
-recipe probed sat at FD above 100 for 1,500-2,500 steps; with the per-image norm the digits come
-within 1,000 steps (FD 16-18 there, 8.7-10.5 at 2,500 steps, two seeds). Still behind notebook
-01's MLP GAN at equal time: an open problem of the course (benchmarks/README.md)."""
+"""Notebook 02's best *unconditional* recipe, its ``recipe="unconditional"`` (with half-width networks
+and a per-image discriminator norm, ``ganlib.learner_runs.LEARNER_RUNS["dcgan_mnist"]``): the
+generator learns 2.5x faster than the discriminator, a short EMA, and R1 (gamma 1). With the course's
+BatchNorm discriminator every recipe probed sat at FD above 100 for 1,500-2,500 steps; with the
+per-image norm the digits come within 1,000 steps (FD 16-18 there, 8.7-10.5 at 2,500 steps, two
+seeds), still behind notebook 01's MLP GAN at equal time. Notebook 02's default instead trains
+:data:`FAST_CGAN` self-conditioned on k-means groups (:mod:`ganlib.clusters`), which beats it."""
 
 FAST_CGAN = replace(IMPROVED_CGAN, lr=5e-4, lr_d=1e-3, ema_decay=0.99)
 """Notebook 03's default: the shipped recipe at 2.5x / 5x the learning rates with a short EMA
 (95.7 % class accuracy after 90 s on 2 cores, 97.9 % after 150 s; the shipped recipe: chance
-for 800 steps, 56 % after 170 s)."""
+for 800 steps, 56 % after 170 s). Also notebook 02's default, there on 20 k-means groups of the
+images instead of the labels (self-conditioning: FD 1.12 after 3 minutes, the MLP GAN 1.45)."""
 
 RECIPES: dict[str, dict[str, Recipe]] = {
     "mlp_gan_mnist": {

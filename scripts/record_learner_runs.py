@@ -32,7 +32,7 @@ import torch
 
 from ganlib.checkpoints import export_weights, save_checkpoint
 from ganlib.data import TensorBatches, load_mnist
-from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, quality
+from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, learner_clustering, quality
 from ganlib.metrics import features, load_evaluator
 from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, pretrained_info, sha256_of
 from ganlib.train import fit
@@ -44,7 +44,12 @@ def record(name: str, recipe_name: str, minutes: float, args, evaluator, x_test,
     gan = build_learner_gan(name, recipe_name, device="cpu", seed=args.seed)
     x, y = load_mnist(args.data_root, train=True, scale=pretrained_info(name)["scale"])
     batch_size = min(spec.recipes[recipe_name].batch_size, x.shape[0])  # smaller only for a tiny test set
-    batches = TensorBatches(x, y, batch_size=batch_size, seed=args.seed)
+    # A self-conditioned run trains on k-means clusters instead of labels; the clustering is part of
+    # its time, so its training gets that much less.
+    clustering = learner_clustering(name, recipe_name, x, seed=args.seed)
+    budget_s = 60 * minutes - (clustering.seconds if clustering else 0.0)
+    batches = TensorBatches(x, y if clustering is None else clustering.assignment, batch_size=batch_size,
+                            seed=args.seed)
     curve = []
     marks = [minutes * 60 * f for f in (0.125, 0.25, 0.5, 0.75)]
 
@@ -52,19 +57,20 @@ def record(name: str, recipe_name: str, minutes: float, args, evaluator, x_test,
         while marks and g.seconds >= marks[0]:
             marks.pop(0)
             curve.append({"step": g.step, "train_s": round(g.seconds, 1),
-                          **quality(name, g, evaluator, x_test, real_feats, args.curve_samples)})
+                          **quality(name, g, evaluator, x_test, real_feats, args.curve_samples, clustering=clustering)})
             print(name, recipe_name, json.dumps(curve[-1]), flush=True)
 
     cpu0 = os.times()
-    fit(gan, batches, 10**9, log_every=args.log_every, on_log=on_log, time_budget=60 * minutes, progress=False)
+    fit(gan, batches, 10**9, log_every=args.log_every, on_log=on_log, time_budget=budget_s, progress=False)
     cpu1 = os.times()
-    final = quality(name, gan, evaluator, x_test, real_feats, args.final_samples)
+    final = quality(name, gan, evaluator, x_test, real_feats, args.final_samples, clustering=clustering)
     curve.append({"step": gan.step, "train_s": round(gan.seconds, 1),
-                  **quality(name, gan, evaluator, x_test, real_feats, args.curve_samples)})
+                  **quality(name, gan, evaluator, x_test, real_feats, args.curve_samples, clustering=clustering)})
     sampler = gan.sampler
     result = {"recipe": recipe_name, "settings": dataclasses.asdict(spec.recipes[recipe_name]),
               "networks": spec.networks.get(recipe_name, {}),
               "minutes": minutes, "steps": gan.step, "training_seconds": round(gan.seconds, 1),
+              **({"clustering_seconds": round(clustering.seconds, 1)} if clustering else {}),
               "cpu_seconds": round(cpu1.user + cpu1.system - cpu0.user - cpu0.system, 1),
               "metrics": final, "curve": curve}
     print(name, recipe_name, json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)

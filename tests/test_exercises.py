@@ -273,6 +273,18 @@ def test_init_weights(capsys) -> None:
 
 # ------------------------------------------------------------------ 03
 
+def test_nearest_centre(capsys) -> None:
+    ex.check_nearest_centre(lambda p, c: torch.cdist(p, c).argmin(1))
+    ex.check_nearest_centre(lambda p, c: ((p[:, None] - c[None]) ** 2).sum(-1).argmin(1))
+    assert capsys.readouterr().out == "Success!\nSuccess!\n"
+    _fails(ex.check_nearest_centre, lambda p, c: torch.cdist(p, c).argmax(1), "farthest")
+    _fails(ex.check_nearest_centre, lambda p, c: (p @ c.T).argmax(1), "dot product")
+    _fails(ex.check_nearest_centre, lambda p, c: torch.cdist(p, c).argmin(0), "shape")
+    _fails(ex.check_nearest_centre, lambda p, c: torch.cdist(p, c).argmin(1).int(), "int64")
+    _fails(ex.check_nearest_centre, lambda p, c: torch.cdist(p, c).min(1).values, "int64")
+    _fails(ex.check_nearest_centre, lambda p, c: torch.cdist(p[:, :3], c[:, :3]).argmin(1), "nearest centre")
+
+
 def test_one_hot(capsys) -> None:
     ex.check_one_hot(lambda labels, c: F.one_hot(labels, c).float())
     assert capsys.readouterr().out == "Success!\n"

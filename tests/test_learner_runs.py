@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, build_networks
+from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, build_networks, learner_clustering
 from ganlib.recipes import PLAIN_MLP
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def test_notebook_defaults_are_the_recorded_runs(name):
     params = _parameters(NOTEBOOKS[run.notebook])
     assert params["train_minutes"] == run.minutes
     assert params["recipe"] == "improved"
-    assert set(run.recipes) == {"plain", "improved"}
+    assert {"plain", "improved"} <= set(run.recipes)
 
 
 def test_build_learner_gan_uses_the_named_recipe_and_rejects_others():
@@ -50,12 +50,33 @@ def test_build_learner_gan_uses_the_named_recipe_and_rejects_others():
 
 
 def test_build_learner_gan_trains_each_recipe_on_its_own_networks():
-    improved, plain = build_learner_gan("dcgan_mnist", "improved"), build_learner_gan("dcgan_mnist", "plain")
-    assert improved.D.norm == "layer" and improved.D.net[0][0].out_channels == 32
+    unconditional, plain = build_learner_gan("dcgan_mnist", "unconditional"), build_learner_gan("dcgan_mnist", "plain")
+    assert unconditional.D.norm == "layer" and unconditional.D.net[0][0].out_channels == 32
     assert plain.D.norm == "batch" and plain.D.net[0][0].out_channels == 64  # the course's networks
-    assert build_learner_gan("dcgan_mnist", "improved", hidden_dim=16).D.net[0][0].out_channels == 16
+    assert plain.num_classes is None and unconditional.num_classes is None
+    assert build_learner_gan("dcgan_mnist", "unconditional", hidden_dim=16).D.net[0][0].out_channels == 16
     with pytest.raises(ValueError, match="DCGAN discriminator only"):
         build_networks("mlp_gan_mnist", d_norm="layer")
+
+
+def test_the_self_conditioned_dcgan_is_the_conditional_pair_with_one_class_per_cluster():
+    k = LEARNER_RUNS["dcgan_mnist"].networks["improved"]["clusters"]
+    gan = build_learner_gan("dcgan_mnist", "improved")
+    assert gan.num_classes == k and gan.mismatch_weight > 0
+    assert gan.D.body.net[0][0].in_channels == 1 + k  # the image plus one map per cluster
+    z, groups = torch.randn(3, 64), torch.tensor([0, k - 1, 2])
+    assert gan.G(z, groups).shape == (3, 1, 28, 28) and gan.D(gan.G(z, groups), groups).shape == (3, 1)
+    for bad in ({"name": "mlp_gan_mnist"}, {"d_norm": "layer"}, {"clusters": 0}):
+        with pytest.raises(ValueError, match="clusters"):
+            build_networks(**({"name": "dcgan_mnist", "clusters": 5} | bad))
+
+
+def test_learner_clustering_is_only_made_for_a_self_conditioned_recipe():
+    images = torch.rand(40, 1, 28, 28) * 2 - 1
+    assert learner_clustering("dcgan_mnist", "plain", images) is None
+    clustering = learner_clustering("dcgan_mnist", "improved", images)
+    assert clustering.k == LEARNER_RUNS["dcgan_mnist"].networks["improved"]["clusters"]
+    assert clustering.assignment.shape == (40,)
 
 
 def test_build_networks_is_seeded_and_conditional_where_it_should_be():
