@@ -193,6 +193,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def earlier_runs(previous: dict | None) -> list[dict]:
+    """The manifest record of the generators a new one replaces, oldest first (no file or checksum:
+    their weights are gone, their recipe, curve and scores stay)."""
+    if previous is None:
+        return []
+    kept = {k: v for k, v in previous.items() if k not in ("file", "sha256", "earlier_runs")}
+    return list(previous.get("earlier_runs", [])) + [kept]
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     run = Path(args.run)
@@ -208,6 +217,7 @@ def main(argv: list[str] | None = None) -> dict:
     save_checkpoint(state, target)
     manifest_path = WEIGHTS_DIR / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text())
+    earlier = earlier_runs(manifest["models"].get(NAME))
     manifest["models"][NAME] = {
         "file": target.name, "sha256": sha256_of(target), "class": "ACGANGenerator", "kwargs": metrics["g_kwargs"],
         "critic_kwargs": metrics["d_kwargs"], "scale": "tanh", "num_classes": 10,
@@ -219,6 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": args.machine + (f"; {args.load_note}" if args.load_note else ""),
         **({"stopped_early": metrics["stopped_early"]} if "stopped_early" in metrics else {}),
         "curve": metrics["curve"], "metrics": {},
+        **({"earlier_runs": earlier} if earlier else {}),
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     G = load_pretrained(NAME, device="cpu")  # through the registry and its checksum

@@ -451,6 +451,17 @@ def test_ship_script_ships_the_best_snapshot_of_a_stopped_run(tiny_cifar):
         ship.stopped_run(out, ship.parse_args(ship_args + ["--snapshot", "99", "--why", "x"]))
 
 
+def test_ship_script_keeps_the_record_of_the_generators_it_replaces():
+    ship = _load_script("ship_acgan_cifar10")
+    assert ship.earlier_runs(None) == []
+    first = {"file": "a.pt", "sha256": "1", "training_steps": 10, "metrics": {"class_accuracy": 0.59}}
+    second = {"file": "a.pt", "sha256": "2", "training_steps": 20, "earlier_runs": ship.earlier_runs(first)}
+    history = ship.earlier_runs(second)
+    assert [run["training_steps"] for run in history] == [10, 20]  # oldest first
+    assert all("sha256" not in run and "earlier_runs" not in run for run in history)
+    assert history[0]["metrics"] == {"class_accuracy": 0.59}
+
+
 def test_calibrated_sampler_measures_batchnorm_again_on_a_copy():
     from ganlib.acgan_training import calibrated_sampler
 
