@@ -21,14 +21,13 @@ import time
 import torch
 from probe_log import append_record
 
-from ganlib.clusters import ClusterSampler, kmeans
+from ganlib.clusters import ClusterSampler, cluster_images
 from ganlib.data import TensorBatches
 from ganlib.data.mnist import load_mnist
+from ganlib.learner_runs import build_networks
 from ganlib.metrics import evaluate_generator, features, load_evaluator
-from ganlib.models import OneHotConditionalDiscriminator, OneHotConditionalGenerator, init_dcgan_weights
 from ganlib.recipes import FAST_CGAN, make_gan_from_recipe
 from ganlib.train import fit
-from ganlib.utils import seed_everything
 
 
 def main(argv=None) -> list[dict]:
@@ -48,28 +47,22 @@ def main(argv=None) -> list[dict]:
     real = features(evaluator, x_test)
     x, y = load_mnist(train=True, scale="tanh")
     start = time.process_time()
-    if args.clusters:
-        centres, groups = kmeans(x.flatten(1), args.clusters, seed=args.seed)
-        k = args.clusters
-    else:
-        groups, k = y, 10
+    groups = cluster_images(x, args.clusters, seed=args.seed).assignment if args.clusters else y
     kmeans_cpu_s = round(time.process_time() - start, 2)
+    k = args.clusters or 10
+    sizes = torch.bincount(groups, minlength=k)
     purity = sum(torch.bincount(y[groups == c], minlength=10).max().item() for c in range(k)) / len(y)
-    print(f"k={k}: {kmeans_cpu_s} CPU-s, purity {purity:.3f}, sizes {torch.bincount(groups, minlength=k).tolist()}")
+    print(f"k={k}: {kmeans_cpu_s} CPU-s, purity {purity:.3f}, sizes {sizes.tolist()}")
     recipe = dataclasses.replace(FAST_CGAN, mismatch_weight=args.mismatch)
-    seed_everything(args.seed)
-    G = OneHotConditionalGenerator(z_dim=64, num_classes=k, hidden_dim=args.hidden_dim)
-    D = OneHotConditionalDiscriminator(num_classes=k, hidden_dim=args.hidden_dim)
-    G.apply(init_dcgan_weights)
-    D.apply(init_dcgan_weights)
-    gan = make_gan_from_recipe(G, D, recipe, z_dim=64, num_classes=k, seed=args.seed)
+    G, D = build_networks("dcgan_mnist", seed=args.seed, hidden_dim=args.hidden_dim, clusters=k)
+    gan = make_gan_from_recipe(G, D, recipe, z_dim=G.z_dim, num_classes=k, seed=args.seed)
     marks = sorted(int(s) for s in args.at_steps.split(","))
     curve = []
 
     def on_log(g) -> None:
         while marks and g.step >= marks[0]:
             marks.pop(0)
-            sampler = ClusterSampler(g.sampler, torch.bincount(groups, minlength=k), seed=0)
+            sampler = ClusterSampler(g.sampler, sizes)
             s = evaluate_generator(sampler, evaluator, x_test, scale="tanh", num_samples=args.samples,
                                    generator=torch.Generator().manual_seed(0), real_features=real)
             point = {"step": g.step, "train_s": round(g.seconds, 1), **{m: round(s[m], 4) for m in

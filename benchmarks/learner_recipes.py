@@ -1,9 +1,10 @@
 """Probe recipes for the learner's few-minute runs of notebooks 01-03: quality against training seconds.
 
-Each probe trains one notebook's networks (``ganlib.learner_runs.build_networks``) with one
-recipe for ``--minutes`` of training and scores the sampler on 2,000 samples at a few
-points (the clock stops while scoring). The recipes are ``ganlib.learner_runs`` ones or
-variants written as ``name:field=value,field=value`` on top of them. Run on an idle CPU, or
+Each probe trains one notebook's networks (``ganlib.learner_runs.build_networks``; a named
+recipe's own networks, and for a self-conditioned one its k-means clusters) with one recipe for
+``--minutes`` of training and scores the sampler on 2,000 samples at a few points (the clock stops
+while scoring). The recipes are ``ganlib.learner_runs`` ones or variants written as
+``name:field=value,field=value`` on top of them. Run on an idle CPU, or
 with ``--at-steps`` (score after step counts: quality per step does not depend on the load)
 and turn steps into minutes with steps per second measured separately on an idle CPU.
 
@@ -22,7 +23,7 @@ import torch
 from probe_log import append_record
 
 from ganlib.data import TensorBatches, load_mnist
-from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, quality
+from ganlib.learner_runs import LEARNER_RUNS, build_learner_gan, learner_clustering, quality
 from ganlib.metrics import features, load_evaluator
 from ganlib.pretrained import pretrained_info
 from ganlib.recipes import Recipe
@@ -59,19 +60,25 @@ def main(argv=None) -> list[dict]:
     x, y = load_mnist(train=True, scale=pretrained_info(args.model)["scale"])
     rows = []
     for text in args.recipes:
-        recipe = parse_recipe(args.model, text)
-        gan = build_learner_gan(args.model, recipe, hidden_dim=args.hidden_dim)
-        batches = TensorBatches(x, y, batch_size=recipe.batch_size, seed=0)
+        recipe, base = parse_recipe(args.model, text), text.partition(":")[0]
+        # the networks of the named recipe (a self-conditioned one also trains on its k-means clusters)
+        networks = LEARNER_RUNS[args.model].networks.get(base, {}) | (
+            {"hidden_dim": args.hidden_dim} if args.hidden_dim else {})
+        gan = build_learner_gan(args.model, recipe, **networks)
+        clustering = learner_clustering(args.model, base, x)
+        batches = TensorBatches(x, y if clustering is None else clustering.assignment, batch_size=recipe.batch_size,
+                                seed=0)
         by_steps = args.at_steps is not None
         marks = sorted(int(v) for v in args.at_steps.split(",")) if by_steps else \
             sorted(60 * args.minutes * float(f) for f in args.points.split(","))
         curve = []
 
-        def on_log(g, marks=marks, curve=curve) -> None:
+        def on_log(g, marks=marks, curve=curve, clustering=clustering) -> None:
             while marks and (g.step if by_steps else g.seconds) >= marks[0]:
                 marks.pop(0)
                 curve.append({"train_s": round(g.seconds, 1), "step": g.step,
-                              **quality(args.model, g, evaluator, x_test, real, args.samples)})
+                              **quality(args.model, g, evaluator, x_test, real, args.samples,
+                                        clustering=clustering)})
                 print(text, json.dumps(curve[-1]), flush=True)
 
         cpu = time.process_time()
@@ -79,7 +86,7 @@ def main(argv=None) -> list[dict]:
             time_budget=None if by_steps else 60 * args.minutes, progress=False)
         if marks:  # the budget ended between two logs: score the end too
             curve.append({"train_s": round(gan.seconds, 1), "step": gan.step,
-                          **quality(args.model, gan, evaluator, x_test, real, args.samples)})
+                          **quality(args.model, gan, evaluator, x_test, real, args.samples, clustering=clustering)})
         rows.append({"model": args.model, "recipe": text, "settings": dataclasses.asdict(recipe), "curve": curve,
                      "hidden_dim": args.hidden_dim, "threads": torch.get_num_threads(),
                      "cpu_s": round(time.process_time() - cpu, 1)})
