@@ -7,7 +7,8 @@
 # allows for every package named in requirements.txt (pins dropped; a machine-wide pip cap,
 # such as /etc/xdg/pip on the course's build machines, still applies), then runs the unit
 # tests and every notebook in smoke mode against it. Not part of CI: a failure here is a
-# warning that a future pin bump needs work, not a broken course.
+# warning that a future pin bump needs work, not a broken course. The date, the versions and
+# the outcome go to runs/latest/result.txt, for the README's record.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,8 +40,12 @@ status=0
 ( cd "$ROOT" && "$VENV/bin/python" -m pytest tests --ignore=tests/browser -q -p no:cacheprovider ) || status=1
 GAN_COURSE_VENV="$VENV" GAN_COURSE_NO_SETUP=1 bash "$ROOT/scripts/run_course.sh" --smoke --out "$LATEST/course" || status=1
 if [[ $status -eq 0 ]]; then
-    echo "check_latest: the course works with the newest releases"
+    outcome="the course works with the newest releases"
+    echo "check_latest: $outcome"
 else
-    echo "check_latest: FAILED with the newest releases (the pinned setup is unaffected)" >&2
+    outcome="FAILED with the newest releases (the pinned setup is unaffected)"
+    echo "check_latest: $outcome" >&2
 fi
+{ echo "date: $(date -u +%Y-%m-%d)"; echo "python: $("$VENV/bin/python" --version 2>&1)"
+  echo "result: $outcome"; echo "versions:"; sed 's/^/  /' "$LATEST/versions.txt"; } > "$LATEST/result.txt"
 exit $status
