@@ -161,3 +161,95 @@ def test_wrong_class_folders_raise(tmp_path):
     Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(folder / "0.jpg")
     with pytest.raises(ValueError, match="one folder per CIFAR-10 class"):
         load_cifar10(tmp_path, cache_dir=tmp_path / "c")
+
+
+# --- nothing runs from a data folder; damaged files are named ---------------------------
+
+
+class _Payload:
+    """Pickles as a call to ``os.system`` that would write a marker file if it ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+class _WriterPayload:
+    """Pickles as a call to ``pathlib.Path.write_text`` (no shell needed to notice it ran)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return Path.write_text, (Path(self.marker), "ran")
+
+
+@pytest.mark.parametrize("payload", [_Payload, _WriterPayload])
+@pytest.mark.parametrize("where", ["data", "top"])
+def test_crafted_batch_does_not_run_its_payload(tmp_path, payload, where):
+    _write_pickled(tmp_path, 2)
+    marker = tmp_path / "payload_ran"
+    batch = {"data": np.zeros((2, 3072), np.uint8), "labels": [0, 1]}
+    crafted = payload(marker) if where == "top" else batch | {"data": payload(marker)}
+    target = tmp_path / "cifar-10-batches-py" / "data_batch_3"
+    target.write_bytes(pickle.dumps(crafted))
+    # The same file does run its payload under a plain pickle.load: the test can tell.
+    control = tmp_path / "control"
+    control.write_bytes(pickle.dumps(payload(tmp_path / "control_ran")))
+    pickle.loads(control.read_bytes())
+    assert (tmp_path / "control_ran").exists()
+    with pytest.raises(ValueError) as info:
+        load_cifar10_uint8(tmp_path, train=True, download=False)
+    assert not marker.exists()
+    message = str(info.value)
+    assert str(target) in message and "refused" in message and "nothing from the file ran" in message
+
+
+def test_real_cifar_pickles_from_numpy_1_still_load(tmp_path):
+    # Batches written by old numpy name numpy.core.multiarray._reconstruct; that must stay accepted.
+    written = _write_pickled(tmp_path, 3)
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    blob = pickle.dumps({"data": written["test_batch"][0], "labels": written["test_batch"][1]}, protocol=2)
+    path.write_bytes(blob.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
+    assert b"numpy.core.multiarray" in path.read_bytes()
+    x, y = load_cifar10_uint8(tmp_path, train=False, download=False)
+    assert torch.equal(x.flatten(1), torch.from_numpy(written["test_batch"][0])) and y.tolist() == written[
+        "test_batch"][1]
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda blob: blob[: len(blob) // 2], "truncated or corrupt"),
+    (lambda blob: b"", "truncated or corrupt"),
+    (lambda blob: pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": [0, 12]}), "outside|0..9"),
+    (lambda blob: pickle.dumps({"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]}), r"\(n, 3072\)"),
+    (lambda blob: pickle.dumps([1, 2, 3]), "holds no CIFAR-10 batch"),
+])
+def test_damaged_pickled_batch_names_the_file(tmp_path, damage, expected):
+    _write_pickled(tmp_path, 2)
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ValueError, match=expected) as info:
+        load_cifar10_uint8(tmp_path, train=False, download=False)
+    assert str(path) in str(info.value) and "not found" not in str(info.value)
+
+
+def test_truncated_jpeg_is_named(tree, tmp_path):
+    path = tree / "cifar10" / "test" / "cat" / "0001.jpg"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="truncated") as info:
+        load_cifar10(tree, train=False, cache_dir=tmp_path / "c")
+    assert str(path) in str(info.value)
+
+
+def test_image_of_the_wrong_size_is_named(tree, tmp_path):
+    path = tree / "cifar10" / "test" / "dog" / "0000.jpg"
+    Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8)).save(path)
+    with pytest.raises(ValueError, match="64x64") as info:
+        load_cifar10(tree, train=False, cache_dir=tmp_path / "c")
+    assert str(path) in str(info.value) and "32x32" in str(info.value)

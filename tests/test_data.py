@@ -167,3 +167,50 @@ def test_tensor_batches_check_their_labels_once():
     with pytest.raises(ValueError, match="class labels"):
         batches.check_labels(5)  # other classes: checked afresh
 
+
+
+# --- damaged MNIST files: named, said what is wrong, never reported as "not found" ------------
+
+
+def _damage_and_load(root: Path, name: str, content: bytes, train: bool = True) -> str:
+    path = root / "MNIST" / "raw" / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        load_mnist(root, train=train, download=False)
+    message = str(info.value)
+    assert str(path) in message and "not found" not in message
+    return message
+
+
+def test_truncated_mnist_file_is_named(tiny_mnist_root: Path) -> None:
+    path = tiny_mnist_root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    message = _damage_and_load(tiny_mnist_root, path.name, path.read_bytes()[: path.stat().st_size // 2])
+    assert "truncated" in message and "download=True" in message
+
+
+def test_empty_mnist_file_is_named(tiny_mnist_root: Path) -> None:
+    message = _damage_and_load(tiny_mnist_root, "t10k-labels-idx1-ubyte", b"", train=False)
+    assert "empty (0 bytes)" in message
+
+
+def test_mnist_file_with_wrong_magic_is_named(tiny_mnist_root: Path) -> None:
+    message = _damage_and_load(tiny_mnist_root, "train-labels-idx1-ubyte", b"\x1f\x8b" + b"\x00" * 60)
+    assert "magic number" in message and "0x00000801" in message
+
+
+def test_mnist_label_out_of_range_is_refused_at_load_time(tiny_mnist_root: Path) -> None:
+    path = tiny_mnist_root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    blob = bytearray(path.read_bytes())
+    blob[8 + 7] = 200  # header of 8 bytes, then one byte per label
+    message = _damage_and_load(tiny_mnist_root, path.name, bytes(blob))
+    assert "label 200 at position 7" in message and "0..9" in message
+
+
+def test_mnist_counts_must_agree(tiny_mnist_root: Path) -> None:
+    import numpy as np
+    from conftest import write_idx  # noqa: E402 - the fixture module's helper
+
+    path = tiny_mnist_root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    write_idx(path, np.zeros(5, np.uint8))
+    with pytest.raises(ValueError, match="holds 5 labels but"):
+        load_mnist(tiny_mnist_root, download=False)

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ganlib.checkpoints import save_checkpoint
 from ganlib.data.paths import DATA_ENV_VAR, resolve_data_root
+from ganlib.data.safe_pickle import read_pickled_batch
 from ganlib.data.scaling import Scale, scale_images
 
 CIFAR10_CLASSES = (
@@ -175,22 +176,38 @@ def _read_cache(cache_file: Path) -> tuple[torch.Tensor, torch.Tensor] | None:
 
 
 def _decode_jpegs(paths: list[str]) -> torch.Tensor:
-    """Decode image files to one ``(N, 3, H, W)`` uint8 tensor, on several threads."""
-    import numpy as np
-    from PIL import Image
+    """Decode image files to one ``(N, 3, 32, 32)`` uint8 tensor, on several threads.
 
-    def decode(path: str) -> np.ndarray:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-
+    Raises:
+        ValueError: a file is truncated, not an image, or not 32x32 (the message names it).
+    """
     if not paths:
         raise FileNotFoundError("No images were found to decode; check the data folder.")
     workers = max(1, min(8, os.cpu_count() or 1))
     with ThreadPoolExecutor(workers) as pool:  # Pillow releases the GIL while decoding
-        decoded = list(pool.map(decode, paths, chunksize=256))
-    if any(image.shape != decoded[0].shape for image in decoded):
-        raise ValueError("The CIFAR-10 images do not all have the same size; expected 32x32 RGB each.")
+        decoded = list(pool.map(_decode_one, paths, chunksize=256))
     return torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2).contiguous()
+
+
+def _decode_one(path: str) -> np.ndarray:
+    """One image file as a ``(32, 32, 3)`` uint8 array, or a ValueError that names the file."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as error:  # truncated, not an image, bad header
+        raise ValueError(
+            f"The image {path} could not be decoded ({type(error).__name__}: {error}): the file is "
+            "truncated or is not an image. Replace it with an intact copy of the data set, or move it "
+            "out of the cifar10/ tree if it does not belong there."
+        ) from None
+    if array.shape != (32, 32, 3):
+        raise ValueError(
+            f"The image {path} is {array.shape[1]}x{array.shape[0]} pixels; every CIFAR-10 image is "
+            "32x32. Replace it with the data set's own image, or move it out of the cifar10/ tree."
+        )
+    return array
 
 
 # --- torchvision's pickled batches --------------------------------------------------------
@@ -203,11 +220,9 @@ def _has_pickled(folder: Path, train: bool) -> bool:
 def _read_pickled(folder: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = [], []
     for name in _PICKLED_FILES[train]:
-        with open(folder / name, "rb") as handle:
-            batch = pickle.load(handle, encoding="latin1")  # the format torchvision reads too
-        data = torch.as_tensor(batch["data"], dtype=torch.uint8)
-        images.append(data.reshape(-1, 3, 32, 32))  # rows hold R plane, G plane, B plane
-        labels.append(torch.as_tensor(batch["labels"], dtype=torch.int64))
+        data, batch_labels = read_pickled_batch(folder / name)  # only arrays and plain values
+        images.append(torch.from_numpy(data).reshape(-1, 3, 32, 32))  # rows: R plane, G plane, B plane
+        labels.append(torch.as_tensor(batch_labels, dtype=torch.int64))
     return torch.cat(images), torch.cat(labels)
 
 
