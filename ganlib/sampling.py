@@ -38,14 +38,24 @@ def sample(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None, *,
         G: an unconditional ``G(z)`` or conditional ``G(z, labels)`` generator.
         z: noise ``(n, z_dim)``; moved to ``G``'s device batch by batch.
         labels: classes ``(n,)`` for a conditional generator, else None.
-        batch_size: images per forward pass (bounds memory).
+        batch_size: images per forward pass (bounds memory), a positive int.
         use_batch_stats: normalise with each batch's own statistics (BatchNorm in train
             mode, as a training loop samples) instead of the running averages; a copy of
             ``G`` is used so that its running averages stay untouched.
 
     Returns:
         Images ``(n, C, H, W)`` in ``G``'s output range, float32 on the CPU.
+
+    Raises:
+        ValueError: ``batch_size`` is not a positive int, ``z`` has no rows, ``labels`` has
+            another length; the generator's own checks refuse noise of another shape or
+            dtype and NaN or infinite noise.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int (images per forward pass), got {batch_size!r}.")
+    if not isinstance(z, torch.Tensor) or z.dim() == 0 or z.shape[0] == 0:
+        shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(f"z must hold at least one row of noise, shape (n, z_dim), got {shape}.")
     if labels is not None and labels.shape[0] != z.shape[0]:
         raise ValueError(f"labels must hold one class per noise row: got {labels.shape[0]} for {z.shape[0]} rows.")
     device = next(G.parameters()).device

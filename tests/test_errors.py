@@ -59,6 +59,10 @@ def _call(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor | None) 
         (torch.randn(4, Z_DIM, 1, 1), rf"\(batch, {Z_DIM}\)"),
         (torch.randn(Z_DIM), rf"\(batch, {Z_DIM}\)"),
         (torch.zeros(4, Z_DIM, dtype=torch.long), "float noise"),
+        (torch.randn(4, Z_DIM, dtype=torch.float64), r"torch\.float32 weights but got torch\.float64.*z\.to"),
+        (torch.randn(0, Z_DIM), "empty batch"),
+        (torch.randn(4, Z_DIM).index_fill_(0, torch.tensor([2]), float("nan")), "NaN or infinite values in 1 of 4"),
+        (torch.full((4, Z_DIM), float("inf")), "NaN or infinite values in 4 of 4"),
     ],
 )
 def test_generators_reject_bad_noise(make, z: torch.Tensor, expected: str) -> None:
@@ -66,6 +70,32 @@ def test_generators_reject_bad_noise(make, z: torch.Tensor, expected: str) -> No
     labels = torch.zeros(z.shape[0], dtype=torch.long) if make in CONDITIONAL_GENERATORS else None
     with pytest.raises(ValueError, match=expected):
         _call(model, z, labels)
+
+
+@pytest.mark.parametrize("make", GENERATORS + CONDITIONAL_GENERATORS)
+def test_generators_refuse_nan_noise_in_training_mode_on_the_cpu(make) -> None:
+    model = make().train()
+    z = torch.randn(4, Z_DIM)
+    z[0, 0] = float("nan")
+    labels = torch.zeros(4, dtype=torch.long) if make in CONDITIONAL_GENERATORS else None
+    with pytest.raises(ValueError, match="NaN"):
+        model(z) if labels is None else model(z, labels)
+
+
+def test_generator_takes_float32_noise_under_autocast() -> None:
+    model = DCGANGenerator(z_dim=Z_DIM, hidden_dim=8).eval()
+    with torch.autocast("cpu", dtype=torch.bfloat16), torch.no_grad():
+        assert model(torch.randn(2, Z_DIM)).shape == (2, 1, 28, 28)
+
+
+def test_acgan_generator_checks_its_noise() -> None:
+    from ganlib.models import ACGANGenerator
+
+    model = ACGANGenerator(width=8).eval()
+    with pytest.raises(ValueError, match="float64"):
+        model(torch.randn(2, model.z_dim, dtype=torch.float64))
+    with pytest.raises(ValueError, match="NaN"):
+        model(torch.full((2, model.z_dim), float("nan")))
 
 
 @pytest.mark.parametrize("make", DISCRIMINATORS + CONDITIONAL_DISCRIMINATORS)
@@ -76,6 +106,7 @@ def test_generators_reject_bad_noise(make, z: torch.Tensor, expected: str) -> No
         (torch.rand(4, 28, 28), r"\(batch, 1, 28, 28\)"),
         (torch.rand(4, 1, 32, 32), r"\(batch, 1, 28, 28\)"),
         ((torch.rand(4, 1, 28, 28) * 255).to(torch.uint8), "float image"),
+        (torch.rand(0, 1, 28, 28), "empty batch"),
     ],
 )
 def test_discriminators_reject_bad_images(make, x: torch.Tensor, expected: str) -> None:
@@ -328,3 +359,23 @@ def test_ema_mismatch(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="ema_decay"):
         train.fit(_tiny_gan(ema_decay=0.9), _batches(), num_steps=4, log_every=1, checkpoint_path=path,
                   progress=False)
+
+
+# ---------------------------------------------------------------- sampling
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, True])
+def test_sample_rejects_bad_batch_size(batch_size) -> None:
+    from ganlib.sampling import sample
+
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        sample(MLPGenerator(z_dim=Z_DIM, hidden_dim=8), torch.randn(4, Z_DIM), batch_size=batch_size)
+
+
+def test_sample_rejects_empty_noise_and_nan_noise() -> None:
+    from ganlib.sampling import sample
+
+    G = MLPGenerator(z_dim=Z_DIM, hidden_dim=8)
+    with pytest.raises(ValueError, match="at least one row"):
+        sample(G, torch.randn(0, Z_DIM))
+    with pytest.raises(ValueError, match="NaN"):
+        sample(G, torch.full((3, Z_DIM), float("nan")))
+    assert G.training  # the mode is restored after the error

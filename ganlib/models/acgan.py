@@ -123,7 +123,11 @@ class ACGANGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Args: z ``(n, z_dim)``. Returns: images ``(n, 3, 32, 32)`` in [-1, 1]."""
-        check_noise(z, self.z_dim, type(self).__name__)
+        """Args: z ``(n, z_dim)``. Returns: images ``(n, 3, 32, 32)`` in [-1, 1].
+
+        Raises ValueError for noise of another shape or dtype, an empty batch, or NaN or
+        infinite noise (see :func:`ganlib.models._checks.check_noise`).
+        """
+        check_noise(z, self.z_dim, self)
         h = self.fc(z).view(z.shape[0], -1, 4, 4)
         return self.body(h)

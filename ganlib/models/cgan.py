@@ -40,8 +40,12 @@ class OneHotConditionalGenerator(nn.Module):
         self.body = DCGANGenerator(z_dim + num_classes, image_channels, hidden_dim)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Args: z ``(n, z_dim)``, labels ``(n,)``. Returns: images ``(n, C, 28, 28)``."""
-        check_noise(z, self.z_dim, type(self).__name__)
+        """Args: z ``(n, z_dim)``, labels ``(n,)``. Returns: images ``(n, C, 28, 28)``.
+
+        Raises ValueError for noise of another shape or dtype, an empty batch, or NaN or
+        infinite noise (see :func:`ganlib.models._checks.check_noise`).
+        """
+        check_noise(z, self.z_dim, self)
         _check_batch(z, labels)
         return self.body(torch.cat([z, one_hot(labels, self.num_classes).to(z.dtype)], dim=1))
 
@@ -84,8 +88,12 @@ class EmbeddingConditionalGenerator(nn.Module):
         self.body = DCGANGenerator(z_dim, image_channels, hidden_dim)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Args: z ``(n, z_dim)``, labels ``(n,)``. Returns: images ``(n, C, 28, 28)``."""
-        check_noise(z, self.z_dim, type(self).__name__)
+        """Args: z ``(n, z_dim)``, labels ``(n,)``. Returns: images ``(n, C, 28, 28)``.
+
+        Raises ValueError for noise of another shape or dtype, an empty batch, or NaN or
+        infinite noise (see :func:`ganlib.models._checks.check_noise`).
+        """
+        check_noise(z, self.z_dim, self)
         _check_batch(z, labels)
         check_labels(labels, self.num_classes)
         return self.body(z * self.label_embedding(labels.long()))

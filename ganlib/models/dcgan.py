@@ -23,7 +23,7 @@ def up_block(in_channels: int, out_channels: int, kernel_size: int, stride: int)
     )
 
 
-NORMS = ("batch", "layer")
+NORMS = ("batch", "image")
 
 
 def down_block(in_channels: int, out_channels: int, norm: str = "batch") -> nn.Sequential:
@@ -56,8 +56,12 @@ class DCGANGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Args: z ``(n, z_dim)``. Returns: images ``(n, C, 28, 28)`` in [-1, 1]."""
-        check_noise(z, self.z_dim, type(self).__name__)
+        """Args: z ``(n, z_dim)``. Returns: images ``(n, C, 28, 28)`` in [-1, 1].
+
+        Raises ValueError for noise of another shape or dtype, an empty batch, or NaN or
+        infinite noise (see :func:`ganlib.models._checks.check_noise`).
+        """
+        check_noise(z, self.z_dim, self)
         return self.net(z[:, :, None, None])
 
 
@@ -68,7 +72,7 @@ class DCGANDiscriminator(nn.Module):
         image_channels: channels of the input (1 for MNIST; more when class maps are
             stacked on as extra channels, as the conditional GAN does).
         hidden_dim: base width; the blocks have 1x and 2x this many channels.
-        norm: ``"batch"`` (the DCGAN paper's BatchNorm, the course's model) or ``"layer"``:
+        norm: ``"batch"`` (the DCGAN paper's BatchNorm, the course's model) or ``"image"``:
             ``GroupNorm(1, C)``, which normalises each image over its own channels and positions.
             With BatchNorm a score depends on the other images of the batch (and the real and
             the fake batches are normalised separately); per-image scores also make the R1

@@ -53,8 +53,12 @@ class MLPGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Args: z ``(n, z_dim)``. Returns: images ``(n, C, H, W)`` in [0, 1]."""
-        check_noise(z, self.z_dim, "MLPGenerator")
+        """Args: z ``(n, z_dim)``. Returns: images ``(n, C, H, W)`` in [0, 1].
+
+        Raises ValueError for noise of another shape or dtype, an empty batch, or NaN or
+        infinite noise (see :func:`ganlib.models._checks.check_noise`).
+        """
+        check_noise(z, self.z_dim, self)
         return self.net(z).view(z.shape[0], *self.image_shape)
 
 
