@@ -9,6 +9,10 @@ own evaluator per data set (:func:`load_evaluator` picks it from the registry) a
 - precision and recall by k nearest neighbours (Kynkaanniemi et al., 2019): precision is
   the fraction of generated samples inside the real data's k-NN balls (fidelity), recall
   the fraction of real samples inside the generated data's balls (diversity).
+- density and coverage (Naeem et al., 2020), from the real data's k-NN balls only, so that
+  a few outlying fakes cannot inflate them: density counts how many real balls hold each
+  generated sample (about 1 for samples like the real data), coverage is the fraction of
+  real balls that hold at least one generated sample.
 - class accuracy: how often the evaluator recognises the class a conditional generator
   was asked for.
 - sample diversity: the mean pixel distance between samples (no evaluator needed).
@@ -47,6 +51,7 @@ def _check_images(images: torch.Tensor, name: str = "images") -> None:
         raise ValueError(f"{name} must be a float tensor of shape (n, C, H, W), got {shape}.")
     if images.shape[0] == 0:
         raise ValueError(f"{name} is empty; pass at least one image.")
+    _check_finite(images, name, "images")
 
 
 def _check_features(feats: torch.Tensor, name: str, min_rows: int = 2) -> None:
@@ -55,6 +60,18 @@ def _check_features(feats: torch.Tensor, name: str, min_rows: int = 2) -> None:
         raise ValueError(f"{name} must be a 2-D tensor of shape (n, d), got {shape}.")
     if feats.shape[0] < min_rows:
         raise ValueError(f"{name} needs at least {min_rows} rows, got {feats.shape[0]}.")
+    _check_finite(feats, name, "rows")
+
+
+def _check_finite(values: torch.Tensor, name: str, what: str) -> None:
+    """One clear error for NaN or infinite inputs, before any feature or distance is computed."""
+    bad = ~torch.isfinite(values.detach()).flatten(1).all(dim=1)
+    if bool(bad.any()):
+        raise ValueError(
+            f"{name} holds NaN or infinite values in {int(bad.sum())} of {values.shape[0]} {what}; no metric "
+            "is computed on them. A generator that outputs NaN has usually diverged: check its losses, "
+            "restart from its last good checkpoint with a lower learning rate, or check the noise it was given."
+        )
 
 
 @torch.no_grad()
@@ -172,6 +189,48 @@ def precision_recall(real_feats: torch.Tensor, fake_feats: torch.Tensor, *, k: i
     return float(precision), float(recall)
 
 
+def density_coverage(real_feats: torch.Tensor, fake_feats: torch.Tensor, *, k: int = 5,
+                     chunk: int = 1000) -> tuple[float, float]:
+    """Density and coverage (Naeem et al., 2020) by k nearest neighbours of the real features.
+
+    Both use only the balls around the real points, each reaching the point's k-th nearest
+    neighbour among the real points; the generated set's own balls (which recall uses, and
+    which a few outlying fakes blow up) play no part.
+
+    - density: ``1/(k m) * sum over fakes of the number of real balls holding the fake``.
+      About 1 when the fakes are distributed like the real data, below 1 when they sit
+      outside it, above 1 when they crowd its densest regions; not capped at 1.
+    - coverage: the fraction of real points whose ball holds at least one fake: how much
+      of the real data the generator reaches (diversity), in [0, 1].
+
+    Args:
+        real_feats: ``(n, d)`` features of real images, ``n > k``.
+        fake_feats: ``(m, d)`` features of generated images, ``m >= 1``.
+        k: neighbourhood size (5 in the paper).
+        chunk: rows per distance block (bounds memory to ``chunk * max(n, m)`` floats).
+
+    Returns:
+        ``(density, coverage)``: density >= 0, coverage in [0, 1].
+    """
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}.")
+    _check_features(real_feats, "real_feats", k + 1)
+    _check_features(fake_feats, "fake_feats", 1)
+    if real_feats.shape[1] != fake_feats.shape[1]:
+        raise ValueError(
+            f"feature sets must have the same width, got {real_feats.shape[1]} and {fake_feats.shape[1]}."
+        )
+    real, fake = real_feats.float(), fake_feats.float()
+    radii = _kth_neighbour_radii(real, k, chunk)
+    balls_per_fake = torch.cat([(torch.cdist(fake[i:i + chunk], real) <= radii[None, :]).sum(dim=1)
+                                for i in range(0, fake.shape[0], chunk)])
+    nearest_fake = torch.cat([torch.cdist(real[i:i + chunk], fake).min(dim=1).values
+                              for i in range(0, real.shape[0], chunk)])
+    density = balls_per_fake.double().mean() / k
+    coverage = (nearest_fake <= radii).double().mean()
+    return float(density), float(coverage)
+
+
 def class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
                    scale: Scale = "unit", batch_size: int = 500) -> float:
     """Fraction of ``images`` that the evaluator assigns to ``labels``.
@@ -226,7 +285,8 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
                        scale: Scale, num_classes: int | None = None, num_samples: int = 10_000,
                        z_dim: int | None = None, k: int = 5, generator: torch.Generator | None = None,
                        batch_size: int = 500, real_features: torch.Tensor | None = None,
-                       use_batch_stats: bool = False, per_class: bool = False) -> dict:
+                       use_batch_stats: bool = False, per_class: bool = False,
+                       with_density_coverage: bool = False) -> dict:
     """All metrics of one generator against a set of real images (e.g. the test set).
 
     Args:
@@ -244,16 +304,20 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
         use_batch_stats: sample with BatchNorm batch statistics (see :func:`ganlib.sampling.sample`).
         per_class: for a conditional generator, also return ``"per_class_accuracy"``, a list of
             ``num_classes`` accuracies measured on the same samples.
+        with_density_coverage: also return ``"density"`` and ``"coverage"`` (see
+            :func:`density_coverage`, same ``k``) of the same samples.
 
     Returns:
         ``{"fd", "precision", "recall", "num_samples"}`` plus ``"class_accuracy"`` for a
-        conditional generator (and ``"per_class_accuracy"`` when asked).
+        conditional generator (and ``"per_class_accuracy"``, ``"density"`` and ``"coverage"``
+        when asked).
     """
     _check_images(real_images, "real_images")
     if per_class and not num_classes:
         raise ValueError("per_class needs num_classes: it is only defined for a conditional generator.")
     fakes, labels = sample_balanced(model, num_samples, z_dim, num_classes=num_classes, generator=generator,
                                     batch_size=batch_size, use_batch_stats=use_batch_stats)
+    _check_images(fakes, "The generator's samples")
     real = real_features if real_features is not None else features(evaluator, real_images, batch_size=batch_size)
     fake = features(evaluator, fakes, scale=scale, batch_size=batch_size)
     precision, recall = precision_recall(real, fake, k=k)
@@ -261,6 +325,8 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
               "num_samples": num_samples}
     if num_classes:
         result["class_accuracy"] = class_accuracy(evaluator, fakes, labels, scale=scale, batch_size=batch_size)
+    if with_density_coverage:
+        result["density"], result["coverage"] = density_coverage(real, fake, k=k)
     if not all(math.isfinite(v) for v in result.values()):
         raise ValueError(f"a metric is not finite: {result}; the generator may output NaN.")
     if per_class:
