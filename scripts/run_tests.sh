@@ -5,8 +5,8 @@
 #   bash scripts/run_tests.sh -k checkpoint   # extra arguments go to the `pytest tests` run
 #
 # Sets up .venv first (scripts/setup_env.sh), installs the browser for the JupyterLab test
-# (scripts/install_browser.sh), then runs `ruff check` (settings in pyproject.toml),
-# `pytest tests` and `pytest --nbval-lax notebooks/`
+# (scripts/install_browser.sh), then runs `ruff check` (settings in pyproject.toml), builds the
+# course website (scripts/build_site.sh), runs `pytest tests` and `pytest --nbval-lax notebooks/`
 # in smoke mode (GAN_COURSE_SMOKE=1: tiny data, few steps). The exit status is non-zero when
 # any step fails; the last line sums up the tests.
 # Environment: GAN_COURSE_VENV (venv to use), GAN_COURSE_NO_SETUP=1 (skip setup and browser).
@@ -32,6 +32,11 @@ trap 'rm -rf "$report_dir"' EXIT
 
 echo "run_tests: ruff check (lint; settings in pyproject.toml)"
 "$VENV/bin/python" -m ruff check "$ROOT" || problems+=("ruff check found lint errors (see above; 'ruff check --fix' fixes some)")
+
+start=$SECONDS
+echo "run_tests: building the course website (scripts/build_site.sh: broken links or missing figures fail)"
+GAN_COURSE_VENV="$VENV" bash scripts/build_site.sh || problems+=("the course website did not build cleanly (scripts/build_site.sh)")
+site_seconds=$((SECONDS - start))
 
 start=$SECONDS
 echo "run_tests: pytest tests (unit, notebook and browser tests)"
@@ -70,7 +75,7 @@ print(f"{passed} passed, {failed} failed, {counts['skipped']} skipped")
 PY
 )"
 echo
-echo "run_tests: pytest tests took ${tests_seconds} s, nbval took ${nbval_seconds} s"
+echo "run_tests: site build took ${site_seconds} s, pytest tests took ${tests_seconds} s, nbval took ${nbval_seconds} s"
 if [[ ${#problems[@]} -gt 0 ]]; then
     printf 'run_tests: problem: %s\n' "${problems[@]}"
     echo "summary: $summary"
