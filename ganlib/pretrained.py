@@ -33,6 +33,8 @@ from ganlib.utils import get_device
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MANIFEST_NAME = "manifest.json"
+# What every manifest entry must hold for a model to be built and checked.
+_ENTRY_KEYS = ("file", "sha256", "class", "kwargs", "scale")
 
 # Only these classes can be built from the manifest (it names them; it cannot run code).
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
@@ -67,7 +69,18 @@ def _manifest(weights_dir: Path) -> dict:
             f"No {MANIFEST_NAME} in {weights_dir}: the shipped weights are missing. Reinstall ganlib "
             "from the repository, or train them with scripts/train_mnist_checkpoints.py."
         )
-    return json.loads(path.read_text())["models"]
+    fix = "Restore it from the repository (git checkout -- ganlib/weights/manifest.json) or fix the entry."
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}). {fix}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
+        raise ValueError(f"{path} has no \"models\" object mapping model names to entries. {fix}")
+    for name, entry in manifest["models"].items():
+        missing = [key for key in _ENTRY_KEYS if not isinstance(entry, dict) or key not in entry]
+        if missing:
+            raise ValueError(f"{path}: the entry {name!r} lacks {', '.join(missing)}. {fix}")
+    return manifest["models"]
 
 
 def pretrained_info(name: str, *, weights_dir: str | Path | None = None) -> dict:
@@ -81,7 +94,7 @@ def pretrained_info(name: str, *, weights_dir: str | Path | None = None) -> dict
         A copy of the entry, a dict.
 
     Raises:
-        ValueError: the name is unknown.
+        ValueError: the name is unknown, or the manifest is malformed (the message names it).
         FileNotFoundError: the model has no entry yet; the message gives the command that trains it.
     """
     if name not in KNOWN_NAMES:
@@ -141,9 +154,11 @@ def load_pretrained(name: str, device: torch.device | str | None = None, *,
         ``pretrained_info(name)["scale"]``.
 
     Raises:
-        ValueError: unknown name, or a file that is corrupt or fails its checksum.
+        ValueError: unknown name or device (or one not available here), a malformed
+            manifest, or a file that is corrupt or fails its checksum.
         FileNotFoundError: the weight file is missing (the message says how to rebuild it).
     """
+    device = get_device(device)  # an unknown or unavailable device fails here, with the choices
     info = pretrained_info(name, weights_dir=weights_dir)
     folder = Path(weights_dir) if weights_dir else WEIGHTS_DIR
     path = folder / info["file"]
@@ -166,4 +181,4 @@ def load_pretrained(name: str, device: torch.device | str | None = None, *,
     model = build_model(name, weights_dir=weights_dir)
     # fp16 files load into the float32 model: load_state_dict copies (and casts) values.
     load_model_state(model, state, f"weights file {path.name}")
-    return model.to(device if device is not None else get_device()).eval()
+    return model.to(device).eval()

@@ -379,3 +379,27 @@ def test_sample_rejects_empty_noise_and_nan_noise() -> None:
     with pytest.raises(ValueError, match="NaN"):
         sample(G, torch.full((3, Z_DIM), float("nan")))
     assert G.training  # the mode is restored after the error
+
+
+# ---------------------------------------------------------------- shipped weights
+@pytest.mark.parametrize("device", ["tpu", "cuda:banana"])
+def test_load_pretrained_names_the_valid_devices(device: str) -> None:
+    from ganlib.pretrained import load_pretrained
+
+    with pytest.raises(ValueError, match=rf"Unknown device '{device}'.*'cuda', 'mps', 'cpu'"):
+        load_pretrained("mlp_gan_mnist", device)
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"model": {}}', 'no "models" object'),
+    ("{not json", "not valid JSON"),
+    ('{"models": {"mlp_gan_mnist": {"file": "x.pt"}}}', "'mlp_gan_mnist' lacks sha256, class, kwargs, scale"),
+    ("[1, 2]", 'no "models" object'),
+])
+def test_malformed_manifest_is_named(tmp_path: Path, content: str, expected: str) -> None:
+    from ganlib.pretrained import load_pretrained
+
+    (tmp_path / "manifest.json").write_text(content)
+    with pytest.raises(ValueError, match=expected) as info:
+        load_pretrained("mlp_gan_mnist", "cpu", weights_dir=tmp_path)
+    assert str(tmp_path / "manifest.json") in str(info.value) and "git checkout" in str(info.value)
