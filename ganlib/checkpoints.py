@@ -15,13 +15,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganlib.checkpoint_guard import foreign_file_kind, remove_stale_temporaries, temporary_prefix
+
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``state`` to ``path`` atomically.
 
     The data goes to a temporary file in the same folder, is flushed to disk, then
     renamed over ``path`` in one step; a crash or kill at any moment leaves either the
-    old checkpoint or the new one, never a half-written file.
+    old checkpoint or the new one, never a half-written file. The temporary file's name
+    holds this process's PID, so that the next save or load removes what a killed save
+    left behind (:func:`ganlib.checkpoint_guard.remove_stale_temporaries`).
 
     Args:
         state: a dict of tensors, state dicts, numbers and strings.
@@ -32,7 +36,8 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(state, handle)
@@ -50,13 +55,26 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is truncated, corrupt or holds pickled code.
+        ValueError: ``path`` is a directory or a file of another kind (text...), or the file
+            is truncated, corrupt or holds pickled code.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"{path} is a directory, not a checkpoint file; pass the path of the file inside it "
+            "(fit(..., checkpoint_path=...) writes one file, e.g. state.pt)."
+        )
     if not path.is_file():
         raise FileNotFoundError(
             f"No checkpoint at {path}. Check the path, or train first (fit(..., "
             "checkpoint_path=...) writes one)."
+        )
+    remove_stale_temporaries(path)
+    kind = foreign_file_kind(path)
+    if kind is not None:
+        raise ValueError(
+            f"{path} holds {kind}, not a checkpoint written by ganlib (torch.save); it was left "
+            "untouched. Check the path, or choose another one for your checkpoints."
         )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
@@ -65,7 +83,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise ValueError(
             f"The checkpoint {path} could not be read; it is truncated or corrupt "
             f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
-            "Delete it to start training afresh, or restore it from a backup."
+            "Move it aside (rename it) to start training afresh, or restore it from a backup."
         ) from error
 
 

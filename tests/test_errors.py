@@ -302,15 +302,24 @@ def test_truncated_checkpoint(tmp_path: Path, keep: float) -> None:
     path = _saved_training_checkpoint(tmp_path)
     blob = path.read_bytes()
     path.write_bytes(blob[: int(len(blob) * keep)])
-    with pytest.raises(ValueError, match="truncated or corrupt.*Delete it"):
+    with pytest.raises(ValueError, match="truncated or corrupt.*Move it aside") as info:
         checkpoints.load_checkpoint(path)
+    assert "delete" not in str(info.value).lower()
 
 
 def test_garbage_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "notes.pt"
     path.write_text("these are not weights\n")
-    with pytest.raises(ValueError, match="truncated or corrupt"):
+    with pytest.raises(ValueError, match="holds text .*'these are not weights'.*left untouched") as info:
         checkpoints.load_checkpoint(path)
+    assert "delete" not in str(info.value).lower() and "corrupt" not in str(info.value)
+    assert path.read_text() == "these are not weights\n"
+
+
+def test_directory_at_checkpoint_path_is_called_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is a directory, not a checkpoint file") as info:
+        checkpoints.load_checkpoint(tmp_path)
+    assert "train first" not in str(info.value)
 
 
 def test_fit_refuses_to_resume_from_a_truncated_checkpoint(tmp_path: Path) -> None:
