@@ -119,8 +119,9 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
     "01_basic_gan": _COMMON | {
         "train_minutes": _positive("training time of section 7 (evaluation not counted)", 3.0),
         "max_steps": _int_or_none(1, "or stop after this many steps (None: the time decides)", None, smoke=20),
-        "recipe": _choice(("improved", "plain"), "section 7's recipe: the notebook's or the course material's",
-                          "improved"),
+        "run_name": _choice(("COURSE_MLP_GAN", "TEXTBOOK_MLP_GAN"),
+                            "section 7's run (ganlib.runs): the course's or the course material's settings",
+                            "COURSE_MLP_GAN"),
         "batch_size": _int(1, "batch of the hand-made steps of sections 5-6 and the exercises", 128, smoke=64),
         "z_dim": _int(1, "noise length", 64),
         "lr": _positive("learning rate of sections 5-6 and the exercises", 2e-4),
@@ -133,9 +134,9 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
     "02_dcgan": _COMMON | {
         "train_minutes": _positive("training time of section 5 (evaluation not counted)", 3.0),
         "max_steps": _int_or_none(1, "or stop after this many steps (None: the time decides)", None, smoke=10),
-        "recipe": _choice(("improved", "unconditional", "plain"),
-                          "section 5's recipe: self-conditioned, unconditional or the course material's",
-                          "improved"),
+        "run_name": _choice(("SELF_CONDITIONED_DCGAN", "COURSE_DCGAN", "TEXTBOOK_DCGAN"),
+                            "section 5's run (ganlib.runs): self-conditioned, unconditional or the course "
+                            "material's settings", "SELF_CONDITIONED_DCGAN"),
         "exercise_steps": _int(1, "length of each exercise's training run", 300, smoke=10),
         "batch_size": _int(1, "batch of the exercises' runs", 64),
         "lr": _positive("learning rate of the exercises' runs", 2e-4),
@@ -148,8 +149,9 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
         "embedding_minutes": _positive("training time of the label-embedding GAN of section 4", 1.0),
         "max_steps": _int_or_none(1, "or stop each run after this many steps (None: the time decides)", None,
                                   smoke=10),
-        "recipe": _choice(("improved", "plain"), "section 3's recipe: the notebook's or the course material's",
-                          "improved"),
+        "run_name": _choice(("COURSE_CGAN", "TEXTBOOK_CGAN"),
+                            "section 3's run (ganlib.runs): the course's or the course material's settings",
+                            "COURSE_CGAN"),
         "exercise_steps": _int(1, "length of each exercise's training run", 400, smoke=10),
         "batch_size": _int(1, "batch of the exercises' runs", 64),
         "lr": _positive("learning rate of the exercises' runs", 2e-4),
@@ -256,7 +258,7 @@ def check_parameters(notebook: str, namespace: dict[str, Any], *, quiet: bool = 
 def check_name(value: Any, options: Iterable[str], parameter: str) -> str:
     """Return ``value`` if it is one of ``options``, else raise a ValueError that lists them.
 
-    For names looked up in a table (a run, a recipe, a model): a misspelling fails here, before
+    For names looked up in a table (a run, a model): a misspelling fails here, before
     any work, with the valid names and the closest one, instead of a bare ``KeyError`` later.
 
     Args:

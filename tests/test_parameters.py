@@ -62,10 +62,11 @@ def test_smoke_values_are_valid_and_differ_from_defaults(notebook: str) -> None:
     ("01_basic_gan", "batch_size", 0, "an int >= 1"),
     ("01_basic_gan", "batch_size", 64.0, "an int >= 1"),
     ("01_basic_gan", "max_steps", -5, "None or an int >= 1"),
-    ("01_basic_gan", "recipe", "improvd", "one of 'improved', 'plain' (did you mean 'improved'?)"),
+    ("01_basic_gan", "run_name", "COURSE_MLP_GNA", "one of 'COURSE_MLP_GAN', 'TEXTBOOK_MLP_GAN' (did you mean "
+     "'COURSE_MLP_GAN'?)"),
     ("01_basic_gan", "betas", (0.5, 1.5), "two numbers in [0, 1)"),
     ("01_basic_gan", "lr", float("nan"), "a number > 0"),
-    ("02_dcgan", "recipe", "Unconditional", "one of 'improved', 'unconditional', 'plain'"),
+    ("02_dcgan", "run_name", "improved", "one of 'SELF_CONDITIONED_DCGAN', 'COURSE_DCGAN', 'TEXTBOOK_DCGAN'"),
     ("03_conditional_gan", "train_minutes", 0, "a number > 0"),
     ("04_acgan_wgan_gp_cifar10", "own_gan_ema", 1.0, "None or a number in (0, 1)"),
     ("04_acgan_wgan_gp_cifar10", "train_limit", 5, "None or an int >= 10"),
@@ -111,6 +112,14 @@ def test_smoke_from_the_environment(monkeypatch) -> None:
     ns = _run("04_acgan_wgan_gp_cifar10", "1", monkeypatch)
     assert ns["smoke"] is True and ns["train_limit"] == 200 and ns["own_gan_max_steps"] == 6
     assert ns["own_lr"] == 2e-3  # not a smoke parameter
+
+
+@pytest.mark.parametrize("notebook", ["01_basic_gan", "02_dcgan", "03_conditional_gan"])
+def test_run_name_choices_are_runs(notebook: str) -> None:
+    runs = pytest.importorskip("ganlib.runs")
+    p = NOTEBOOKS[notebook]["run_name"]
+    options = [o.strip(" '") for o in p.valid[len("one of "):].split(",")]
+    assert options and all(name in runs.RUNS for name in options)
 
 
 def test_missing_parameter_says_run_the_cell() -> None:
