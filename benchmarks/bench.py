@@ -13,8 +13,8 @@ with the same architectures (parameter counts are checked), losses and optimizer
 With ``--ttq-cap S`` it also measures time to quality: training seconds (evaluation not
 counted) until (a) the MNIST evaluator recognises 95 % of the conditional DCGAN's samples
 as the class they were drawn for (``cgan_acc95``) and (b) the MLP GAN's Frechet distance
-drops to 10 (``mlp_fd10``), for the course loop with the course material's plain recipe
-and for ganlib with its improved recipe (``ganlib.recipes``), each side capped at S
+drops to 10 (``mlp_fd10``), for the course loop with the course material's textbook run
+and for ganlib with the notebook's own run (``ganlib.runs``), each side capped at S
 seconds. Results go to ``--out`` (JSON) and a markdown table next to it (``.md``), which is
 also printed; ``benchmarks/plot_time_to_quality.py`` draws the curves.
 
@@ -44,7 +44,6 @@ import numpy as np
 import torch
 
 from ganlib.data import TensorBatches, load_mnist, resolve_data_root
-from ganlib.learner_runs import LEARNER_RUNS
 from ganlib.models import (
     ACGANCritic,
     ACGANGenerator,
@@ -54,9 +53,10 @@ from ganlib.models import (
     OneHotConditionalGenerator,
     init_dcgan_weights,
 )
-from ganlib.recipes import PLAIN_CGAN, PLAIN_MLP, Recipe, make_gan_from_recipe
+from ganlib.runs import COURSE_CGAN, COURSE_MLP_GAN, TEXTBOOK_CGAN, TEXTBOOK_MLP_GAN, Run
 from ganlib.sampling import recalibrate_batchnorm, sample
 from ganlib.train import GAN, fit, make_gan
+from ganlib.train.resume import step_settings
 from ganlib.utils import count_parameters, get_device, seed_everything
 
 LOOPS = ("mlp", "cgan", "acgan")
@@ -114,13 +114,26 @@ def mlp_sides(args, device):
         return base.train_mlp_gan(gen, disc, gen_opt, disc_opt, loader, Z_DIM, device, n)
 
     x, y = load_mnist(args.data_root, scale="unit", download=False, device=device)
-    gan = make_gan(MLPGenerator(Z_DIM).to(device), MLPDiscriminator().to(device), z_dim=Z_DIM,
-                   lr=LR, betas=BETAS, seed=args.seed, compile=args.compile or False)
+    gan = compiled(make_gan(MLPGenerator(Z_DIM).to(device), MLPDiscriminator().to(device), z_dim=Z_DIM,
+                            lr=LR, betas=BETAS, seed=args.seed), args.compile)
     params = (check_same_size(gan.G, gen, "MLP generator")
               + check_same_size(gan.D, disc, "MLP discriminator"))
     return baseline, ganlib_runner(gan, TensorBatches(x, y, batch_size=args.batch_size, seed=args.seed)), params, {
         "baseline_data": f"DataLoader(torchvision MNIST, ToTensor, shuffle, num_workers={args.workers})",
         "ganlib_data": "TensorBatches over load_mnist(scale='unit') on the device"}
+
+
+def compiled(gan: GAN, mode: str | None) -> GAN:
+    """``gan`` training through ``torch.compile``'d networks (they share its weights), or as it is for None."""
+    if mode:
+        gan.G, gan.D = (torch.compile(net, mode=None if mode == "default" else mode) for net in (gan.G, gan.D))
+    return gan
+
+
+def run_settings(run: Run) -> dict:
+    """A run's optimizer and step settings as plain values, for the results file."""
+    return {"lr": run.lr, "lr_d": run.lr_d, "betas": list(run.betas), "batch_size": run.batch_size,
+            "ema_decay": run.ema_decay, **step_settings(run.step)}
 
 
 def cgan_sides(args, device):
@@ -140,8 +153,8 @@ def cgan_sides(args, device):
     D = OneHotConditionalDiscriminator(NUM_CLASSES).to(device)
     G.apply(init_dcgan_weights)
     D.apply(init_dcgan_weights)
-    gan = make_gan(G, D, z_dim=Z_DIM, num_classes=NUM_CLASSES, lr=LR, betas=BETAS, seed=args.seed,
-                   compile=args.compile or False)
+    gan = compiled(make_gan(G, D, z_dim=Z_DIM, num_classes=NUM_CLASSES, lr=LR, betas=BETAS, seed=args.seed),
+                   args.compile)
     params = check_same_size(G, gen, "conditional generator") + check_same_size(D, disc, "conditional discriminator")
     batches = TensorBatches(x, y, batch_size=args.batch_size, seed=args.seed)
     return baseline, ganlib_runner(gan, batches), params, {
@@ -250,19 +263,18 @@ class CourseMLP(torch.nn.Module):
 class Side:
     """One side of a time-to-quality race: how it trains, and the generator it is scored with."""
 
-    recipe: Recipe
+    run: Run
     loop: str
     train: Callable[[Callable[[int], bool]], None]  # train(check): call check(steps) every --ttq-every steps
     sampler: Callable[[], torch.nn.Module]  # the generator to score now, in eval mode
 
 
 def ttq_sides(task: str, args, device) -> dict[str, Side]:
-    """Fresh networks for both sides of ``task``: the course loop with the course material's plain
-    recipe, and ganlib with its improved one, on the same architectures."""
+    """Fresh networks for both sides of ``task``: the course loop with the course material's textbook
+    run, and ganlib with the notebook's own run, on the same architectures."""
     conditional = task == "cgan_acc95"
-    plain = PLAIN_CGAN if conditional else PLAIN_MLP
-    # ganlib's side: the recipe of the notebooks' own few-minute runs (ganlib.learner_runs)
-    improved = LEARNER_RUNS["cgan_onehot_mnist" if conditional else "mlp_gan_mnist"].recipes["improved"]
+    plain = TEXTBOOK_CGAN if conditional else TEXTBOOK_MLP_GAN
+    improved = COURSE_CGAN if conditional else COURSE_MLP_GAN  # the notebooks' own few-minute runs
     num_classes = NUM_CLASSES if conditional else None
     every = args.ttq_every
 
@@ -289,13 +301,13 @@ def ttq_sides(task: str, args, device) -> dict[str, Side]:
     if conditional:
         G = OneHotConditionalGenerator(Z_DIM, NUM_CLASSES).to(device)
         D = OneHotConditionalDiscriminator(NUM_CLASSES).to(device)
-        G.apply(init_dcgan_weights)  # as scripts/train_mnist_checkpoints.py trains the shipped one
+        G.apply(init_dcgan_weights)  # as the run's networks are initialised
         D.apply(init_dcgan_weights)
     else:
         G, D = MLPGenerator(Z_DIM).to(device), MLPDiscriminator().to(device)
     check_same_size(G, gen, f"{task} generator")
     check_same_size(D, disc, f"{task} discriminator")
-    gan = make_gan_from_recipe(G, D, improved, z_dim=Z_DIM, num_classes=num_classes, seed=args.seed)
+    gan = improved.train_state(G, D, seed=args.seed)
     x, y = load_mnist(args.data_root, scale="tanh" if conditional else "unit", download=False, device=device)
     batches = TensorBatches(x, y, batch_size=improved.batch_size, seed=args.seed)
 
@@ -311,7 +323,7 @@ def ttq_sides(task: str, args, device) -> dict[str, Side]:
 
     return {"baseline": Side(plain, f"benchmarks/baseline_loops.py {course_loop.__name__}", train_baseline,
                              lambda: course_sampler),
-            "ganlib": Side(improved, "ganlib.train.fit + gan_step (ganlib.recipes)", train_ganlib, ganlib_sampler)}
+            "ganlib": Side(improved, "ganlib.train.fit + the run's step (ganlib.runs)", train_ganlib, ganlib_sampler)}
 
 
 def ttq_scorer(task: str, args, evaluator, data_root) -> Callable[[torch.nn.Module], float]:
@@ -370,7 +382,7 @@ def race(side: Side, score: Callable[[torch.nn.Module], float], target: float, h
             "steps_to_target": curve_steps[reached_at] if reached_at is not None else None,
             "trained_s": round(clock["train_s"], 3), "steps": curve_steps[-1] if curve_steps else 0,
             "best": best, "eval_s": round(clock["eval_s"], 1),
-            "recipe": dataclasses.asdict(side.recipe), "loop": side.loop,
+            "recipe": run_settings(side.run), "loop": side.loop,
             "curve": curve, "curve_steps": curve_steps}
 
 
@@ -421,9 +433,9 @@ def markdown_table(results: dict) -> str:
     if tasks:
         lines += [""] if lines else []
         lines += ["Time to quality: training seconds until the target (evaluation not counted); the course loop "
-                  "with the course material's recipe against ganlib with its improved recipe (`ganlib.recipes`), "
+                  "with the course material's textbook run against ganlib with the notebook's own run (`ganlib.runs`), "
                   "each side capped:", "",
-                  "| target | device | cap | baseline (course loop) | ganlib (improved recipe) |",
+                  "| target | device | cap | baseline (course loop) | ganlib (notebook's run) |",
                   "| --- | --- | --- | --- | --- |"]
         for task in tasks:
             entry = ttq[task]
@@ -458,7 +470,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cifar-baseline", choices=("memory", "folder"), default="memory",
                    help="baseline data: decoded images in memory (like torchvision's CIFAR10) or the JPEG tree")
     p.add_argument("--compile", default=None, nargs="?", const="default",
-                   help="also time ganlib with make_gan(compile=MODE), e.g. default or reduce-overhead")
+                   help="also time ganlib through torch.compile(MODE) networks, e.g. default or reduce-overhead")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--ttq-cap", type=float, default=0.0,
                    help="time to quality: training-seconds cap per side (0: skip time to quality)")

@@ -25,10 +25,9 @@ from torch import nn
 
 from ganlib.augment import random_flip
 from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
-from ganlib.metrics import evaluate_generator, features
 from ganlib.noise import check_labels, one_hot, sample_labels
 from ganlib.sampling import recalibrate_batchnorm
-from ganlib.train import GAN, make_gan
+from ganlib.train import GAN, StepFn, make_gan
 
 LAMBDA_GP = 10.0
 ACGAN_BETAS = (0.0, 0.9)  # floats: Adam(betas=(0, 0.9)) raises in recent torch
@@ -91,6 +90,7 @@ def make_acgan(
     betas: tuple[float, float] = ACGAN_BETAS,
     ema_decay: float | None = None,
     seed: int = 0,
+    train_step: StepFn | None = None,
 ) -> GAN:
     """Wrap an ACGAN generator and critic (already on their device) for :func:`ganlib.train.fit`.
 
@@ -102,9 +102,10 @@ def make_acgan(
         betas: Adam betas; beta1 = 0 (no momentum) as in the WGAN-GP paper.
         ema_decay: e.g. 0.999 to keep a moving average of the generator.
         seed: seed of the noise / label / interpolation generator.
+        train_step: the step ``fit`` repeats; default :func:`acgan_step` with the course's options.
     """
-    return make_gan(G, D, z_dim=G.z_dim, num_classes=D.num_classes,
-                    lr=lr, lr_d=lr_d, betas=betas, ema_decay=ema_decay, seed=seed)
+    return make_gan(G, D, z_dim=G.z_dim, num_classes=D.num_classes, lr=lr, lr_d=lr_d, betas=betas,
+                    ema_decay=ema_decay, seed=seed, train_step=train_step or acgan_step)
 
 
 @contextlib.contextmanager
@@ -169,53 +170,77 @@ def acgan_step(
     for name, value in (("g_class_weight", g_class_weight), ("d_fake_class_weight", d_fake_class_weight)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0 (1 = the course's loss), got {value!r}.")
-    G, D, num_classes, rng = gan.G, gan.D, gan.num_classes, gan.rng
-    n, device = x_real.shape[0], x_real.device
-    autocast = torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None)
+    autocast = torch.autocast(x_real.device.type, dtype=autocast_dtype or torch.float32,
+                              enabled=autocast_dtype is not None)
     if flip:
-        x_real = random_flip(x_real, generator=rng)
-    losses: dict[str, torch.Tensor] = {}
+        x_real = random_flip(x_real, generator=gan.rng)
+    gp_weight = lambda_gp * gp_every if gan.step % gp_every == 0 else 0.0
+    losses = critic_step(gan, x_real, labels, gp_weight=gp_weight, fake_class_weight=d_fake_class_weight,
+                         autocast=autocast)
+    if (gan.step + 1) % n_critic:
+        return losses
+    return losses | generator_step(gan, x_real.shape[0], class_weight=g_class_weight, autocast=autocast)
 
-    # Critic step: the fakes are detached, this loss trains D only.
+
+def critic_step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor, *, gp_weight: float,
+                fake_class_weight: float, autocast: torch.autocast) -> dict[str, torch.Tensor]:
+    """One critic update on real images and fresh (detached) fakes of random classes.
+
+    Args:
+        gan, x_real, labels: as in :func:`acgan_step`.
+        gp_weight: weight of the gradient penalty in this update; 0 skips it.
+        fake_class_weight: weight of the class loss on fakes.
+        autocast: the autocast context the networks run in.
+
+    Returns:
+        Detached ``loss_d_wasserstein``, ``loss_d_class``, ``acc_real``, ``acc_fake`` (and ``loss_gp``).
+    """
+    G, D, num_classes, rng = gan.G, gan.D, gan.num_classes, gan.rng
     gan.opt_d.zero_grad(set_to_none=True)
-    labels_fake = sample_labels(n, num_classes, device=device, generator=rng)
+    labels_fake = sample_labels(x_real.shape[0], num_classes, device=x_real.device, generator=rng)
     with torch.no_grad(), autocast:
         x_fake = G(class_noise(labels_fake, gan.z_dim, num_classes, generator=rng)).float()
     with autocast:
         score_real, logits_real = (t.float() for t in D(x_real))
         score_fake, logits_fake = (t.float() for t in D(x_fake))
-    loss_w = d_loss_wasserstein(score_real, score_fake)
-    class_real, class_fake = F.cross_entropy(logits_real, labels), F.cross_entropy(logits_fake, labels_fake)
-    loss_d_class = class_real + class_fake
-    loss_d = loss_w + class_real + d_fake_class_weight * class_fake
-    if gan.step % gp_every == 0:
+    loss_w = d_loss_wasserstein(score_real, score_fake)  # the Wasserstein estimate
+    class_real = F.cross_entropy(logits_real, labels)  # the class of real images
+    class_fake = F.cross_entropy(logits_fake, labels_fake)  # the class asked of each fake
+    loss_d = loss_w + class_real + fake_class_weight * class_fake
+    losses: dict[str, torch.Tensor] = {}
+    if gp_weight:
         with autocast:  # kept eager: torch.compile cannot compile this double backward
             loss_gp = gradient_penalty(lambda x: D(x)[0].float(), x_real, x_fake, generator=rng)
-        loss_d = loss_d + lambda_gp * gp_every * loss_gp
+        loss_d = loss_d + gp_weight * loss_gp  # the gradient penalty
         losses["loss_gp"] = loss_gp.detach()
     loss_d.backward()
     gan.opt_d.step()
-    losses |= {
+    return losses | {
         "loss_d_wasserstein": loss_w.detach(),
-        "loss_d_class": loss_d_class.detach(),
+        "loss_d_class": (class_real + class_fake).detach(),
         "acc_real": (logits_real.argmax(1) == labels).float().mean().detach(),
         "acc_fake": (logits_fake.argmax(1) == labels_fake).float().mean().detach(),
     }
-    if (gan.step + 1) % n_critic:
-        return losses
 
-    # Generator step: fresh fakes; D's weights are frozen so no gradient is spent on them.
+
+def generator_step(gan: GAN, n: int, *, class_weight: float, autocast: torch.autocast) -> dict[str, torch.Tensor]:
+    """One generator update on ``n`` fresh fakes of random classes; the critic's weights are frozen.
+
+    Returns:
+        Detached ``loss_g_adv`` (``-mean D(fake)``) and ``loss_g_class``.
+    """
+    G, D, num_classes, rng = gan.G, gan.D, gan.num_classes, gan.rng
     gan.opt_g.zero_grad(set_to_none=True)
-    labels_g = sample_labels(n, num_classes, device=device, generator=rng)
-    with frozen(D), autocast:
+    labels_g = sample_labels(n, num_classes, device=gan.device, generator=rng)
+    with frozen(D), autocast:  # no gradient is spent on the critic's weights
         score_g, logits_g = (t.float() for t in D(G(class_noise(labels_g, gan.z_dim, num_classes, generator=rng))))
-    loss_g_adv = g_loss_wasserstein(score_g)
-    loss_g_class = F.cross_entropy(logits_g, labels_g)
-    (loss_g_adv + g_class_weight * loss_g_class).backward()
+    loss_g_adv = g_loss_wasserstein(score_g)  # the generator's adversarial loss
+    loss_g_class = F.cross_entropy(logits_g, labels_g)  # the generator's class loss
+    (loss_g_adv + class_weight * loss_g_class).backward()
     gan.opt_g.step()
     if gan.ema is not None:
         gan.ema.update_parameters(G)
-    return losses | {"loss_g_adv": loss_g_adv.detach(), "loss_g_class": loss_g_class.detach()}
+    return {"loss_g_adv": loss_g_adv.detach(), "loss_g_class": loss_g_class.detach()}
 
 
 class LabelledGenerator(nn.Module):
@@ -252,39 +277,3 @@ def calibrated_sampler(gan: GAN) -> nn.Module:
         return gan.sampler
     labelled = LabelledGenerator(copy.deepcopy(gan.sampler), gan.num_classes)
     return recalibrate_batchnorm(labelled, gan.z_dim, gan.num_classes).G
-
-
-class ACGANScorer:
-    """One fixed way to score an ACGAN generator, so that every score of a run compares.
-
-    A run is scored while it trains (``scripts/train_acgan_cifar10.py``), again later from its
-    snapshots with a newer evaluator (``scripts/ship_acgan_cifar10.py --rescore``) and in the
-    lever probes (``benchmarks/acgan_levers.py``); all of them use this: the same real images,
-    the same number of conditional samples (every class equally often) from the same noise.
-
-    Args:
-        evaluator: the data set's evaluator (``ganlib.metrics.load_evaluator("cifar10")``).
-        real: ``(n, 3, H, W)`` real test images in [0, 1]; their features are computed once.
-        num_samples: generated images per score.
-        num_classes: classes written into the noise (see :class:`LabelledGenerator`).
-        seed: seed of the noise, the same at every call.
-    """
-
-    METRICS = ("class_accuracy", "fd", "precision", "recall")
-
-    def __init__(self, evaluator: nn.Module, real: torch.Tensor, num_samples: int, num_classes: int = 10,
-                 seed: int = 1) -> None:
-        self.evaluator, self.real, self.num_samples = evaluator, real, num_samples
-        self.num_classes, self.seed = num_classes, seed
-        self.real_features = features(evaluator, real)
-
-    def __call__(self, G: nn.Module, **options) -> dict[str, float]:
-        """Scores of ``G(z)`` (images in [-1, 1]), rounded to 4 digits.
-
-        ``options`` go to :func:`ganlib.metrics.evaluate_generator` (e.g. ``use_batch_stats``).
-        """
-        scores = evaluate_generator(LabelledGenerator(G, self.num_classes), self.evaluator, self.real,
-                                    scale="tanh", num_classes=self.num_classes, num_samples=self.num_samples,
-                                    generator=torch.Generator().manual_seed(self.seed),
-                                    real_features=self.real_features, **options)
-        return {k: round(scores[k], 4) for k in self.METRICS}

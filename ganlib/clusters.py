@@ -111,18 +111,18 @@ class ClusterSampler(nn.Module):
     the same ``z`` gives the same images, as with any generator (a fixed-noise grid stays fixed).
 
     Args:
-        generator: conditional generator taking ``(z (n, z_dim), clusters (n,))``; needs ``z_dim``.
+        G: conditional generator network taking ``(z (n, z_dim), clusters (n,))``; needs ``z_dim``.
         cluster_sizes: ``(k,)`` counts (or any non-negative weights) of the clusters.
         seed: seed of the cluster draws (the noise ``z`` comes from the caller).
     """
 
-    def __init__(self, generator: nn.Module, cluster_sizes: torch.Tensor, *, seed: int = 0) -> None:
+    def __init__(self, G: nn.Module, cluster_sizes: torch.Tensor, *, seed: int = 0) -> None:
         super().__init__()
         weights = torch.as_tensor(cluster_sizes, dtype=torch.float).cpu()
         if weights.ndim != 1 or (weights < 0).any() or weights.sum() <= 0:
             raise ValueError("cluster_sizes must be a 1-D tensor of non-negative counts with a positive sum, "
                              f"e.g. Clustering.sizes; got {cluster_sizes!r}.")
-        self.generator, self.z_dim, self.seed = generator, generator.z_dim, seed
+        self.G, self.z_dim, self.seed = G, G.z_dim, seed
         self.weights = weights  # not a buffer: it is not part of the generator's weights
 
     def clusters(self, n: int) -> torch.Tensor:
@@ -132,4 +132,4 @@ class ClusterSampler(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Args: z ``(n, z_dim)``. Returns: images ``(n, C, H, W)``."""
-        return self.generator(z, self.clusters(z.shape[0]).to(z.device))
+        return self.G(z, self.clusters(z.shape[0]).to(z.device))

@@ -7,10 +7,33 @@ Working on logits (not on sigmoid outputs) lets PyTorch use the numerically stab
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Protocol
 
 import torch
 import torch.nn.functional as F
+
+
+class AdversarialLoss(Protocol):
+    """What a training step needs of a loss: one method per player, both on raw logits.
+
+    :class:`BCELoss` is the standard one; any object with these two methods (a hinge loss, a
+    least-squares loss) can be passed to :func:`ganlib.train.d_step` / :func:`ganlib.train.g_step`.
+    """
+
+    def d(self, logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+        """The discriminator's scalar loss from its logits ``(n, 1)`` on real and on fake images."""
+        ...
+
+    def g(self, logits_fake: torch.Tensor) -> torch.Tensor:
+        """The generator's scalar loss from the discriminator's logits ``(n, 1)`` on fresh fakes."""
+        ...
+
+
+def _check_real_target(real_target: float) -> None:
+    if not (isinstance(real_target, (int, float)) and 0.0 < real_target <= 1.0):
+        raise ValueError(f"real_target must be in (0, 1]: 1.0, or 0.9 for one-sided label smoothing; "
+                         f"got {real_target!r}.")
 
 
 def d_loss_bce(
@@ -27,8 +50,7 @@ def d_loss_bce(
     Returns:
         Scalar loss: the mean of the BCE on reals and the BCE on fakes.
     """
-    if not 0.0 < real_target <= 1.0:
-        raise ValueError(f"real_target must be in (0, 1], got {real_target}.")
+    _check_real_target(real_target)
     loss_real = F.binary_cross_entropy_with_logits(
         logits_real, torch.full_like(logits_real, real_target)
     )
@@ -46,6 +68,30 @@ def g_loss_bce(logits_fake: torch.Tensor) -> torch.Tensor:
         Scalar loss ``-mean(log sigmoid(logits_fake))``.
     """
     return F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))
+
+
+@dataclass(frozen=True)
+class BCELoss:
+    """The standard GAN loss as an :class:`AdversarialLoss`: :func:`d_loss_bce` and :func:`g_loss_bce`.
+
+    Args:
+        real_target: target of real images in the discriminator's loss; 0.9 is one-sided label
+            smoothing: the discriminator never becomes fully sure, so its gradients to the
+            generator stay useful (fakes keep target 0: smoothing them would reward the fakes).
+    """
+
+    real_target: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_real_target(self.real_target)
+
+    def d(self, logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+        """:func:`d_loss_bce` with this loss's ``real_target``."""
+        return d_loss_bce(logits_real, logits_fake, self.real_target)
+
+    def g(self, logits_fake: torch.Tensor) -> torch.Tensor:
+        """:func:`g_loss_bce`."""
+        return g_loss_bce(logits_fake)
 
 
 def d_loss_wasserstein(critic_real: torch.Tensor, critic_fake: torch.Tensor) -> torch.Tensor:

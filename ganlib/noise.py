@@ -5,16 +5,12 @@ Every sampler takes ``generator=`` so that a notebook can draw the same noise tw
 
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator, Literal
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 TruncationMethod = Literal["quantile", "resample"]
-
-# Depth of nested trusted_labels() blocks; > 0 skips label range checks on accelerators.
-_trusted_depth = 0
 
 
 def _check_count(n: int, name: str = "n") -> None:
@@ -91,7 +87,14 @@ def mismatched_labels(
 
 
 def check_labels(labels: torch.Tensor, num_classes: int) -> None:
-    """Raise a ``ValueError`` unless ``labels`` is a 1-D integer tensor in range."""
+    """Raise a ``ValueError`` unless ``labels`` is a 1-D integer tensor in range.
+
+    The range is read only for labels on the CPU, where it is free. Reading it from a GPU
+    would make the CPU wait for every queued kernel in each training step, so labels there
+    are checked once per data set instead (:func:`check_label_range`, called by
+    :meth:`ganlib.data.TensorBatches.check_labels`), and sampled labels are in range by
+    construction (:func:`sample_labels`).
+    """
     if not isinstance(labels, torch.Tensor):
         raise ValueError(
             f"labels must be a torch.Tensor of class indices, got {type(labels).__name__}; "
@@ -106,32 +109,17 @@ def check_labels(labels: torch.Tensor, num_classes: int) -> None:
         raise ValueError(
             f"labels must be 1-D of shape (batch,), got shape {tuple(labels.shape)}."
         )
-    if not labels.numel() or torch.compiler.is_compiling():
-        return  # a compiled step would break its graph on this data-dependent branch
-    if _trusted_depth and labels.device.type != "cpu":
-        return  # reading min/max off a GPU waits for all its queued work: see trusted_labels
-    if labels.min() < 0 or labels.max() >= num_classes:
+    if labels.device.type == "cpu" and not torch.compiler.is_compiling():
+        check_label_range(labels, num_classes)
+
+
+def check_label_range(labels: torch.Tensor, num_classes: int) -> None:
+    """Raise a ``ValueError`` unless every label lies in ``0..num_classes-1`` (reads the values: one sync)."""
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
             f"class labels must lie in 0..{num_classes - 1}, got values from "
             f"{int(labels.min())} to {int(labels.max())}."
         )
-
-
-@contextlib.contextmanager
-def trusted_labels() -> Iterator[None]:
-    """Skip :func:`check_labels`' range check for labels on a GPU inside this block.
-
-    The range check reads ``labels.min()`` back to Python, which makes the CPU wait for
-    every queued GPU kernel (a sync); done in every training step it leaves the GPU idle
-    between steps. :func:`ganlib.train.fit` checks all of a data set's labels once, then
-    trains inside this block. Type and shape checks, and every check of CPU labels, still run.
-    """
-    global _trusted_depth
-    _trusted_depth += 1
-    try:
-        yield
-    finally:
-        _trusted_depth -= 1
 
 
 def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:

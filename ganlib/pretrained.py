@@ -2,8 +2,8 @@
 
 ``ganlib/weights/manifest.json`` is the single source of truth for every trained model: its
 file and sha256, model class, constructor arguments, output range (``"scale"``: ``"unit"``
-for [0, 1], ``"tanh"`` for [-1, 1]), the recipe and command that trained it, how long that
-took, on what machine, and the metrics it reached. Load one with::
+for [0, 1], ``"tanh"`` for [-1, 1]), the named run (``ganlib.runs``) and the commit that
+trained it, the command, how long that took, on what machine, and the metrics it reached. Load one with::
 
     from ganlib.pretrained import load_pretrained
     G = load_pretrained("dcgan_mnist")   # eval mode, ready to sample
@@ -44,18 +44,18 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
 }
 # How to train each known model that has no manifest entry yet (all of them run on a CPU).
 TRAINING_COMMANDS = {
-    "mlp_gan_mnist": "python scripts/train_mnist_checkpoints.py --model mlp_gan_mnist",
-    "dcgan_mnist": "python scripts/train_mnist_checkpoints.py --model dcgan_mnist",
-    "cgan_onehot_mnist": "python scripts/train_mnist_checkpoints.py --model cgan_onehot_mnist",
-    "cgan_embedding_mnist": "python scripts/train_mnist_checkpoints.py --model cgan_embedding_mnist",
-    "mnist_evaluator": "python scripts/train_mnist_evaluator.py",
-    "cifar10_critic_classifier": "python scripts/train_cifar10_classifier.py --model critic",
-    "cifar10_evaluator": "python scripts/train_cifar10_classifier.py --model evaluator",
-    "acgan_cifar10": "python scripts/train_acgan_cifar10.py",
-    # The course material's plain recipe, trained as long as the notebook's own run (its comparison).
-    "mlp_gan_mnist_plain": "python scripts/record_learner_runs.py --models mlp_gan_mnist",
-    "dcgan_mnist_plain": "python scripts/record_learner_runs.py --models dcgan_mnist",
-    "cgan_onehot_mnist_plain": "python scripts/record_learner_runs.py --models cgan_onehot_mnist",
+    "mlp_gan_mnist": "python maintainer/train_mnist_checkpoints.py --run MLP_GAN_R1_EMA",
+    "dcgan_mnist": "python maintainer/train_mnist_checkpoints.py --run DCGAN_R1_EMA",
+    "cgan_onehot_mnist": "python maintainer/train_mnist_checkpoints.py --run CGAN_ONEHOT_MISMATCH_EMA",
+    "cgan_embedding_mnist": "python maintainer/train_mnist_checkpoints.py --run CGAN_EMBEDDING_MISMATCH_EMA",
+    "mnist_evaluator": "python maintainer/train_mnist_evaluator.py",
+    "cifar10_critic_classifier": "python maintainer/train_cifar10_classifier.py --model critic",
+    "cifar10_evaluator": "python maintainer/train_cifar10_classifier.py --model evaluator",
+    "acgan_cifar10": "python maintainer/train_acgan_cifar10.py",
+    # The course material's textbook run, trained as long as the notebook's own run (its comparison).
+    "mlp_gan_mnist_plain": "python maintainer/record_learner_runs.py --models mlp_gan_mnist",
+    "dcgan_mnist_plain": "python maintainer/record_learner_runs.py --models dcgan_mnist",
+    "cgan_onehot_mnist_plain": "python maintainer/record_learner_runs.py --models cgan_onehot_mnist",
 }
 KNOWN_NAMES = tuple(TRAINING_COMMANDS)
 # The evaluator whose features and predictions score generators of each data set.
@@ -67,7 +67,7 @@ def _manifest(weights_dir: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(
             f"No {MANIFEST_NAME} in {weights_dir}: the shipped weights are missing. Reinstall ganlib "
-            "from the repository, or train them with scripts/train_mnist_checkpoints.py."
+            "from the repository, or train them with maintainer/train_mnist_checkpoints.py."
         )
     fix = "Restore it from the repository (git checkout -- ganlib/weights/manifest.json) or fix the entry."
     try:

@@ -232,7 +232,7 @@ def _load_script(name):
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    path = Path(__file__).resolve().parent.parent / "maintainer" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -321,7 +321,7 @@ def test_acgan_script_ends_when_its_training_hours_are_spent(tiny_cifar):
 
 
 def test_acgan_script_decays_the_learning_rate_over_the_end_of_its_budget(tiny_cifar):
-    from ganlib.train import decayed_lr
+    from maintainer.schedule import decayed_lr
 
     script = _load_script("train_acgan_cifar10")
     assert [decayed_lr(1.0, f, 0.5) for f in (0.0, 0.5, 0.75, 1.0, 1.2)] == [1.0, 1.0, 0.5, 0.0, 0.0]
@@ -479,8 +479,8 @@ def test_calibrated_sampler_measures_batchnorm_again_on_a_copy():
 
 
 def test_acgan_scorer_repeats_its_noise_and_tells_generators_apart():
-    from ganlib.acgan_training import ACGANScorer
     from ganlib.metrics import load_evaluator
+    from maintainer.scoring import ACGANScorer
 
     score = ACGANScorer(load_evaluator("cifar10", "cpu"), torch.rand(30, 3, 32, 32), num_samples=20)
     torch.manual_seed(0)
@@ -494,7 +494,7 @@ def test_acgan_scorer_repeats_its_noise_and_tells_generators_apart():
 
 @pytest.mark.parametrize("script", ["ship_cifar10_classifiers", "ship_acgan_cifar10"])
 def test_shipped_training_command_drops_the_flags_of_its_sessions(script):
-    from ganlib.checkpoints import reproducing_command
+    from maintainer.shipping import reproducing_command
 
     flags = _load_script(script).SESSION_FLAGS
     base = "python scripts/train.py --fp16"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from ganlib.data import TensorBatches
+from ganlib.losses import BCELoss
 from ganlib.models import MLPDiscriminator, MLPGenerator, OneHotConditionalDiscriminator, OneHotConditionalGenerator
-from ganlib.noise import check_labels, trusted_labels
-from ganlib.train import EMA, fit, gan_step, make_gan
+from ganlib.noise import check_label_range, check_labels
+from ganlib.train import fit, gan_step, make_ema, make_gan
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 LOOP_KEYS = {"baseline_img_per_s", "ganlib_img_per_s", "speedup", "device", "batch_size", "steps_timed",
@@ -121,7 +122,7 @@ def test_time_to_quality_does_not_count_evaluation_time(bench):
     import argparse
     import time
 
-    from ganlib.recipes import PLAIN_MLP
+    from ganlib.runs import TEXTBOOK_MLP_GAN
 
     values = iter([0.5, 0.8, 0.97, 0.99])
 
@@ -137,7 +138,7 @@ def test_time_to_quality_does_not_count_evaluation_time(bench):
                 return
 
     args = argparse.Namespace(ttq_cap=60.0, ttq_growth=0.0)
-    side = bench.Side(PLAIN_MLP, "fake loop", train, lambda: None)
+    side = bench.Side(TEXTBOOK_MLP_GAN, "fake loop", train, lambda: None)
     result = bench.race(side, slow_score, 0.95, True, args, torch.device("cpu"), "test")
     assert result["reached"] and result["steps_to_target"] == 6 and len(result["curve"]) == 3
     assert result["eval_s"] >= 0.15 and result["seconds"] < 0.05  # three scores, but almost no training time
@@ -164,62 +165,59 @@ def test_baseline_models_match_ganlib_sizes(bench):
 # --- the fast path gives the same numbers as the plain one -------------------------------------------
 
 
-def _cgan(compile=False):
+def _cgan(**settings):
     torch.manual_seed(0)
     return make_gan(OneHotConditionalGenerator(8, 10, hidden_dim=8), OneHotConditionalDiscriminator(10, hidden_dim=8),
-                    z_dim=8, num_classes=10, seed=0, compile=compile)
+                    z_dim=8, num_classes=10, seed=0, **settings)
 
 
-def test_compiled_step_matches_eager(monkeypatch):
+def test_compiled_networks_train_like_eager_ones(monkeypatch):
+    # The benchmark's compile option: networks wrapped by torch.compile share the GAN's weights.
     # aot_eager traces exactly what inductor would compile, without minutes of C++ compilation.
     monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
     torch._dynamo.reset()
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        import bench
+    finally:
+        sys.path.remove(str(BENCH_DIR))
     x = torch.rand(16, 1, 28, 28) * 2 - 1
     y = torch.arange(16) % 10
-    eager, compiled = _cgan(), _cgan(compile=True)
-    assert compiled.compiled is not None and eager.compiled is None
+    eager, compiled = _cgan(), bench.compiled(_cgan(), "default")
     for _ in range(3):
         a, b = gan_step(eager, x, y), gan_step(compiled, x, y)
         for name in a:
             torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5)
     for p, q in zip(eager.G.parameters(), compiled.G.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
-    # The compiled twins share the weights: checkpoints keep plain parameter names.
-    assert set(compiled.G.state_dict()) == set(eager.G.state_dict())
 
 
-def test_ema_matches_torch_averaged_model():
+def test_ema_is_the_moving_average_of_the_weights():
     torch.manual_seed(0)
     model = MLPGenerator(8, hidden_dim=8)
-    reference = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
-    ours = EMA(model, 0.9)
+    ema = make_ema(model, 0.9)
+    expected = None
     for _ in range(4):
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(torch.randn_like(p))
-        model(torch.randn(5, 8))  # moves the BatchNorm statistics too
-        reference.update_parameters(model)
-        ours.update_parameters(model)
-    expected, got = reference.state_dict(), ours.state_dict()
-    assert expected.keys() == got.keys()  # same checkpoint format
-    for key, value in expected.items():
-        if value.is_floating_point():
-            torch.testing.assert_close(got[key], value)
-    assert int(got["n_averaged"]) == 4
+        ema.update_parameters(model)
+        current = [p.detach().clone() for p in model.parameters()]
+        expected = current if expected is None else [e * 0.9 + c * 0.1 for e, c in zip(expected, current)]
+    for got, want in zip(ema.module.parameters(), expected):  # the first update copies
+        torch.testing.assert_close(got, want)
+    assert isinstance(ema, AveragedModel) and int(ema.n_averaged) == 4
 
 
-def test_trusted_labels_skips_only_device_range_checks():
+def test_label_checks_read_values_only_on_the_cpu():
     on_device = torch.zeros(3, dtype=torch.long, device="meta")  # any value read would raise
+    check_labels(on_device, 10)  # type and shape only: no sync on a GPU
+    with pytest.raises(ValueError, match="0..9"):
+        check_labels(torch.tensor([3, 10]), 10)  # CPU labels: the range too
+    with pytest.raises(ValueError, match="1-D"):
+        check_labels(torch.zeros(2, 2, dtype=torch.long, device="meta"), 10)
     with pytest.raises(Exception):
-        check_labels(on_device, 10)
-    with trusted_labels():
-        check_labels(on_device, 10)  # no value is read: no sync on a GPU
-        with pytest.raises(ValueError, match="0..9"):
-            check_labels(torch.tensor([3, 10]), 10)  # CPU labels are still checked
-        with pytest.raises(ValueError, match="1-D"):
-            check_labels(torch.zeros(2, 2, dtype=torch.long, device="meta"), 10)
-    with pytest.raises(Exception):
-        check_labels(on_device, 10)  # the block restored the check
+        check_label_range(on_device, 10)  # the once-per-data-set check reads the values
 
 
 def test_fit_checks_all_labels_once_before_training():
@@ -234,28 +232,28 @@ def test_fit_checks_all_labels_once_before_training():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_no_host_sync_inside_cuda_steps():
+    # Without an EMA: torch.optim.swa_utils' update reads its step counter on the host (one sync per
+    # update on a GPU; benchmarks/README.md, "EMA").
     from ganlib.acgan_training import acgan_step, make_acgan
     from ganlib.models import ACGANCritic, ACGANGenerator
 
     device = torch.device("cuda")
     gan = make_gan(OneHotConditionalGenerator(8, 10, hidden_dim=8).to(device),
-                   OneHotConditionalDiscriminator(10, hidden_dim=8).to(device), z_dim=8, num_classes=10,
-                   ema_decay=0.99)
+                   OneHotConditionalDiscriminator(10, hidden_dim=8).to(device), z_dim=8, num_classes=10)
     levers = make_gan(OneHotConditionalGenerator(8, 10, hidden_dim=8).to(device),
                       OneHotConditionalDiscriminator(10, hidden_dim=8).to(device), z_dim=8, num_classes=10,
-                      ema_decay=0.99, real_target=0.9, r1_gamma=1.0, mismatch_weight=1.0)  # every recipe lever on
-    acgan = make_acgan(ACGANGenerator(128, width=16).to(device), ACGANCritic(10, width=16).to(device), ema_decay=0.99)
+                      train_step=functools.partial(gan_step, loss=BCELoss(0.9), r1_gamma=1.0, mismatch_weight=1.0))
+    acgan = make_acgan(ACGANGenerator(128, width=16).to(device), ACGANCritic(10, width=16).to(device))
     x28, x32 = torch.rand(8, 1, 28, 28, device=device), torch.rand(8, 3, 32, 32, device=device)
     y = torch.arange(8, device=device) % 10
-    with trusted_labels():
-        gan_step(gan, x28, y), gan_step(levers, x28, y)  # warm-up: first EMA copy, lazy init
-        acgan_step(acgan, x32, y, flip=True)
-        torch.cuda.synchronize()
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            for _ in range(2):
-                gan_step(gan, x28, y)
-                gan_step(levers, x28, y)
-                acgan_step(acgan, x32, y, flip=True)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
+    gan_step(gan, x28, y), levers.train_step(levers, x28, y)  # warm-up: lazy init
+    acgan_step(acgan, x32, y, flip=True)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(2):
+            gan_step(gan, x28, y)
+            levers.train_step(levers, x28, y)
+            acgan_step(acgan, x32, y, flip=True)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

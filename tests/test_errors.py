@@ -277,8 +277,8 @@ def test_fit_rejects_bad_settings(kwargs: dict, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "kwargs, expected",
-    [({"lr": 0.0}, "lr must be positive"), ({"lr_d": -1e-4}, "lr_d must be positive"),
-     ({"ema_decay": 1.0}, "ema_decay must be between 0 and 1")],
+    [({"lr": 0.0}, "lr must be a positive"), ({"lr_d": -1e-4}, "lr_d must be a positive"),
+     ({"ema_decay": 1.0}, r"ema_decay must be None or a number in \(0, 1\)")],
 )
 def test_make_gan_rejects_bad_settings(kwargs: dict, expected: str) -> None:
     with pytest.raises(ValueError, match=expected):

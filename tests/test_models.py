@@ -103,14 +103,14 @@ def test_unconditional_discriminator_returns_one_logit_per_image(discriminator):
     assert torch.isfinite(logits).all()
 
 
-def test_dcgan_discriminator_with_layer_norm_scores_each_image_on_its_own():
+def test_dcgan_discriminator_with_per_image_norm_scores_each_image_on_its_own():
     torch.manual_seed(0)
     x = torch.rand(4, 1, 28, 28)
-    batch_norm, layer_norm = DCGANDiscriminator(hidden_dim=8), DCGANDiscriminator(hidden_dim=8, norm="layer")
-    assert count_parameters(batch_norm) == count_parameters(layer_norm)  # one scale and shift per channel each
+    batch_norm, image_norm = DCGANDiscriminator(hidden_dim=8), DCGANDiscriminator(hidden_dim=8, norm="image")
+    assert count_parameters(batch_norm) == count_parameters(image_norm)  # one scale and shift per channel each
     # In training mode BatchNorm makes an image's score depend on the rest of its batch.
     assert not torch.allclose(batch_norm(x)[:1], batch_norm(x[:1]))
-    torch.testing.assert_close(layer_norm(x)[:1], layer_norm(x[:1]), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(image_norm(x)[:1], image_norm(x[:1]), atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="norm must be one of"):
         DCGANDiscriminator(norm="instance")
 

@@ -282,16 +282,18 @@ def test_divergence_stops_training_and_keeps_last_good_checkpoint(tmp_path: Path
 
 
 def test_export_weights_ships_float16_cpu_tensors_that_load_back() -> None:
+    from maintainer.shipping import export_weights
+
     torch.manual_seed(0)
     G = MLPGenerator(z_dim=4, image_shape=(1, 4, 4), hidden_dim=8).eval()
-    weights = checkpoints.export_weights(G)
+    weights = export_weights(G)
     floats = [t for t in weights.values() if t.is_floating_point()]
     assert floats and all(t.dtype == torch.float16 and t.device.type == "cpu" for t in floats)
-    assert all(t.dtype == torch.float32 for t in checkpoints.export_weights(G, half=False).values()
+    assert all(t.dtype == torch.float32 for t in export_weights(G, half=False).values()
                if t.is_floating_point())
     restored = MLPGenerator(z_dim=4, image_shape=(1, 4, 4), hidden_dim=8).eval()
     checkpoints.load_model_state(restored, {k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
     z = torch.randn(3, 4)
     assert torch.allclose(restored(z), G(z), atol=1e-2)
     averaged = torch.optim.swa_utils.AveragedModel(G)
-    assert "n_averaged" in averaged.state_dict() and "n_averaged" not in checkpoints.export_weights(averaged)
+    assert "n_averaged" in averaged.state_dict() and "n_averaged" not in export_weights(averaged)

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import torch
 
-from ganlib.noise import check_labels
+from ganlib.noise import check_label_range, check_labels
 
 
 class TensorBatches:
@@ -49,12 +49,13 @@ class TensorBatches:
     def check_labels(self, num_classes: int) -> None:
         """Check once that the second tensor holds labels in ``0..num_classes-1``; later calls are free.
 
-        One check reads the whole label set back (one device sync); a training loop can then
-        trust every batch cut from it (:func:`ganlib.noise.trusted_labels`).
+        One check reads the whole label set back (one device sync); every batch cut from it is
+        then in range, so the models' own checks need not read a GPU's labels each step.
         """
         if len(self.tensors) < 2 or self._labels_checked_for == num_classes:
             return
         check_labels(self.tensors[1], num_classes)
+        check_label_range(self.tensors[1], num_classes)
         self._labels_checked_for = num_classes
 
     def __len__(self) -> int:

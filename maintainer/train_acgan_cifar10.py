@@ -18,7 +18,7 @@ exactly (it refuses other settings). Along the way the run keeps, in ``<out>``:
   wall / CPU seconds, the evaluator's class accuracy of conditional samples and their
   Frechet distance in evaluator features;
 - ``snapshots/step_<N>.pt``: the generator (float16) at each evaluation, so that the curve
-  can be scored again with another evaluator (``scripts/ship_acgan_cifar10.py --rescore``);
+  can be scored again with another evaluator (``maintainer/ship_acgan_cifar10.py --rescore``);
 - ``filmstrip/``: the fixed 10x10 grid (one class per column) after the training hours of
   ``--filmstrip-hours`` (CPU-hours with ``--cpu-hours``); ``grids/latest.png`` is the newest grid;
 - at the end (``--hours`` of training, ``--cpu-hours`` of CPU time, or ``--steps``): ``acgan_cifar10.pt`` (the EMA
@@ -29,7 +29,7 @@ averaged generator whose BatchNorm statistics were measured again through the av
 weights (``ganlib.sampling.recalibrate_batchnorm``): the averaged running statistics lag
 behind the averaged weights.
 
-    python scripts/train_acgan_cifar10.py --out runs/acgan_cifar10 --hours 8
+    python maintainer/train_acgan_cifar10.py --out runs/acgan_cifar10 --hours 8
 
 A run whose sessions use different thread counts (one thread beside another job, two when the
 machine is free) is better budgeted in CPU time: ``--cpu-hours 16`` is 8 hours of a 2-core
@@ -50,16 +50,21 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from ganlib.acgan_training import ACGANScorer, acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
-from ganlib.checkpoints import export_weights, load_checkpoint, load_model_state, save_checkpoint
+from ganlib.acgan_training import acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
+from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.pretrained import load_pretrained
 from ganlib.sampling import sample
-from ganlib.train import decayed_lr, fit, restore_training, set_lr
+from ganlib.train import fit, restore_training
 from ganlib.utils import count_parameters, fast_autocast_dtype, get_device, seed_everything
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: maintainer is not installed
+from maintainer.schedule import decayed_lr, set_lr  # noqa: E402
+from maintainer.scoring import ACGANScorer  # noqa: E402
+from maintainer.shipping import export_weights  # noqa: E402
 
 # Settings that define the run: a resumed run must use the same ones.
 RECIPE_KEYS = ("batch_size", "lr", "lr_decay_from", "lambda_gp", "gp_every", "n_critic", "ema", "no_flip", "g_width",

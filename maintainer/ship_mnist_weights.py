@@ -1,9 +1,9 @@
 """Copy finished MNIST runs into ganlib/weights/, measure them, and write manifest.json.
 
-Usage, after scripts/train_mnist_evaluator.py and scripts/train_mnist_checkpoints.py:
+Usage, after maintainer/train_mnist_evaluator.py and maintainer/train_mnist_checkpoints.py:
 
-    python scripts/ship_mnist_weights.py mnist_evaluator            # first: the evaluator
-    python scripts/ship_mnist_weights.py dcgan_mnist mlp_gan_mnist  # then the generators
+    python maintainer/ship_mnist_weights.py mnist_evaluator            # first: the evaluator
+    python maintainer/ship_mnist_weights.py dcgan_mnist mlp_gan_mnist  # then the generators
 
 For each generator it loads the shipped (float16) file the way users will, scores it with
 ganlib.metrics on 10,000 samples against the MNIST test set, scores the baseline run of

@@ -6,11 +6,11 @@ functions the notebook calls. One function per figure; add yours to ``FIGURES``.
 
 Usage::
 
-    python scripts/make_figures.py                     # every figure
-    python scripts/make_figures.py --only 05_truncation
-    python scripts/make_figures.py --cgan-weights G.pt # a state dict instead of the shipped one
+    python maintainer/make_figures.py                     # every figure
+    python maintainer/make_figures.py --only 05_truncation
+    python maintainer/make_figures.py --cgan-weights G.pt # a state dict instead of the shipped one
 
-The ``05_cifar10_*`` figures need the shipped ``acgan_cifar10`` (scripts/ship_acgan_cifar10.py).
+The ``05_cifar10_*`` figures need the shipped ``acgan_cifar10`` (maintainer/ship_acgan_cifar10.py).
 """
 
 from __future__ import annotations

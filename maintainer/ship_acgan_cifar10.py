@@ -1,14 +1,14 @@
 """Ship a CIFAR-10 ACGAN run: weights into ganlib/weights/, scores into manifest.json, filmstrip into images/.
 
-Usage, after ``scripts/train_acgan_cifar10.py`` has finished (its ``metrics.json`` says so):
+Usage, after ``maintainer/train_acgan_cifar10.py`` has finished (its ``metrics.json`` says so):
 
-    python scripts/ship_acgan_cifar10.py                 # runs/acgan_cifar10 -> acgan_cifar10
-    python scripts/ship_acgan_cifar10.py --run runs/x --samples 2000 --no-manifest   # a quick look
+    python maintainer/ship_acgan_cifar10.py                 # runs/acgan_cifar10 -> acgan_cifar10
+    python maintainer/ship_acgan_cifar10.py --run runs/x --samples 2000 --no-manifest   # a quick look
 
 A run stopped before its budget (it degraded, or time ran out) ships one of its per-evaluation
 snapshots instead, with the command that started it (a stopped run never wrote ``metrics.json``):
 
-    python scripts/ship_acgan_cifar10.py --snapshot best --why "..." --training-command "python ..."
+    python maintainer/ship_acgan_cifar10.py --snapshot best --why "..." --training-command "python ..."
 
 ``--snapshot best`` scores the ``--candidates`` snapshots with the highest class accuracy on the
 run's curve again on ``--samples`` samples and ships the most accurate; the manifest keeps every
@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -40,13 +41,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
-from ganlib.acgan_training import ACGANScorer, LabelledGenerator, fixed_grid_noise  # noqa: E402
-from ganlib.checkpoints import reproducing_command, save_checkpoint  # noqa: E402
+from ganlib.acgan_training import LabelledGenerator, fixed_grid_noise  # noqa: E402
+from ganlib.checkpoints import save_checkpoint  # noqa: E402
 from ganlib.data import to_unit_range  # noqa: E402
 from ganlib.data.cifar10 import CIFAR10_CLASSES, load_cifar10  # noqa: E402
 from ganlib.metrics import evaluate_generator, load_evaluator  # noqa: E402
 from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of  # noqa: E402
 from ganlib.sampling import sample  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: maintainer is not installed
+from maintainer.scoring import ACGANScorer  # noqa: E402
+from maintainer.shipping import reproducing_command  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent  # for runs/ and images/; ganlib itself is pip-installed
 NAME = "acgan_cifar10"

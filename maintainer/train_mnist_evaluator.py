@@ -2,7 +2,7 @@
 
 Usage (how the shipped ganlib/weights/mnist_evaluator.pt was made):
 
-    python scripts/train_mnist_evaluator.py --epochs 2 --threads 1
+    python maintainer/train_mnist_evaluator.py --epochs 2 --threads 1
 
 A small CNN (ganlib.models.evaluator.Evaluator) trained with Adam and a linearly decaying
 learning rate on the 60,000 training images, with random shifts of up to 2 pixels so that
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         "train_accuracy": evaluate_accuracy(model, x[:10000], y[:10000], batch_size=1000),
         "steps": total, "training_seconds": round(seconds, 1), "weights": str(out),
         "kwargs": {"image_channels": 1, "image_size": 28, "num_classes": 10, "width": args.width},
-        "command": "python scripts/train_mnist_evaluator.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": "python maintainer/train_mnist_evaluator.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "machine": (f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if device.type == "cpu"
                     else str(device)),
     }

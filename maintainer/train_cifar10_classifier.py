@@ -2,8 +2,8 @@
 
 How the shipped weights were made (2-core CPU, see ganlib/weights/manifest.json):
 
-    python scripts/train_cifar10_classifier.py --model critic --out runs/cifar10_critic
-    python scripts/train_cifar10_classifier.py --model evaluator --out runs/cifar10_evaluator
+    python maintainer/train_cifar10_classifier.py --model critic --out runs/cifar10_critic
+    python maintainer/train_cifar10_classifier.py --model evaluator --out runs/cifar10_evaluator
 
 The recipe, chosen for the least CPU time to a target accuracy:
 - bfloat16 autocast for the convolutions (measured 1.7x faster than float32 for the critic
@@ -32,12 +32,15 @@ from pathlib import Path
 
 import torch
 
-from ganlib.checkpoints import export_weights, load_checkpoint, save_checkpoint
+from ganlib.checkpoints import load_checkpoint, save_checkpoint
 from ganlib.classifier import ClassifierRun, evaluate_accuracy
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.models import ACGANCritic
 from ganlib.models.evaluator import ResidualEvaluator
 from ganlib.utils import count_parameters, get_device, seed_everything
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: maintainer is not installed
+from maintainer.shipping import export_weights  # noqa: E402
 
 # Per model: its class, the data range it reads, and the recipe defaults.
 MODELS = {
@@ -96,7 +99,7 @@ def make_optimizer(args, model: torch.nn.Module) -> torch.optim.Optimizer:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    command = "python scripts/train_cifar10_classifier.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = "python maintainer/train_cifar10_classifier.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = get_device(args.device)

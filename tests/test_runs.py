@@ -1,11 +1,13 @@
-"""Tests for the training levers: R1, the mismatch term, Recipe, and resuming with the same levers."""
+"""Tests for the named runs and the training levers: R1, the mismatch term, and resuming with the same levers."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib.util
 import json
 import shlex
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,36 +16,41 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlib.data import TensorBatches
-from ganlib.losses import d_loss_bce, d_loss_mismatch, r1_penalty
+from ganlib.losses import BCELoss, d_loss_bce, d_loss_mismatch, r1_penalty
 from ganlib.models import MLPDiscriminator, MLPGenerator, OneHotConditionalDiscriminator, OneHotConditionalGenerator
 from ganlib.noise import mismatched_labels, sample_z
-from ganlib.recipes import IMPROVED_CGAN, IMPROVED_MLP, PLAIN_MLP, RECIPES, Recipe, make_gan_from_recipe
-from ganlib.train import (
-    d_step,
-    fit,
-    g_step,
-    gan_step,
-    make_gan,
-    restore_training,
-    run_discriminator,
-    run_generator,
-    training_state_dict,
+from ganlib.runs import (
+    CGAN_ONEHOT_MISMATCH_EMA,
+    COURSE_DCGAN,
+    COURSE_MLP_GAN,
+    MLP_GAN_R1_EMA,
+    RUNS,
+    SELF_CONDITIONED_DCGAN,
+    TEXTBOOK_MLP_GAN,
+    Networks,
+    Run,
 )
+from ganlib.train import fit, gan_step, make_gan, restore_training, training_state_dict
 
 Z_DIM = 8
 MANIFEST = Path(__file__).resolve().parent.parent / "ganlib" / "weights" / "manifest.json"
 
 
-def tiny_mlp(**levers):
+def lever_step(real_target=1.0, r1_gamma=0.0, mismatch_weight=0.0):
+    return partial(gan_step, loss=BCELoss(real_target), r1_gamma=r1_gamma, mismatch_weight=mismatch_weight)
+
+
+def tiny_mlp(real_target=1.0, r1_gamma=0.0, mismatch_weight=0.0, **settings):
     torch.manual_seed(0)
     return make_gan(MLPGenerator(z_dim=Z_DIM, hidden_dim=8), MLPDiscriminator(hidden_dim=8), z_dim=Z_DIM,
-                    seed=0, **{"lr": 1e-3, **levers})
+                    seed=0, train_step=lever_step(real_target, r1_gamma, mismatch_weight), **{"lr": 1e-3, **settings})
 
 
-def tiny_cgan(**levers):
+def tiny_cgan(real_target=1.0, r1_gamma=0.0, mismatch_weight=0.0, **settings):
     torch.manual_seed(0)
     G, D = OneHotConditionalGenerator(Z_DIM, 10, hidden_dim=8), OneHotConditionalDiscriminator(10, hidden_dim=8)
-    return make_gan(G, D, z_dim=Z_DIM, num_classes=10, seed=0, **{"lr": 1e-3, **levers})
+    return make_gan(G, D, z_dim=Z_DIM, num_classes=10, seed=0, train_step=lever_step(real_target, r1_gamma,
+                    mismatch_weight), **{"lr": 1e-3, **settings})
 
 
 def tiny_batches(scale="unit", batch_size=16):
@@ -59,76 +66,72 @@ def same_weights(a, b) -> bool:
     return all(torch.equal(x, y) for x, y in zip(tensors_a, tensors_b))
 
 
-# --- reference implementations: the steps as they were before the levers moved into ganlib ----------
-# (scripts/train_mnist_checkpoints.py trained the shipped models with these; ganlib must match them bit
-# for bit, so that the measured recipes stay what was measured and old checkpoints resume exactly.)
+# --- reference implementations: the steps the shipped models were trained with -----------------------
+# (written out here in full; ganlib must match them bit for bit, so that the measured runs stay what was
+# measured and old checkpoints resume exactly.)
 
 
-def reference_plain_step(gan, x_real, labels):
-    n = x_real.shape[0]
-    labels = labels if gan.num_classes is not None else None
-    z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-    loss_d = d_step(gan.G, gan.D, gan.opt_d, x_real, z, labels, real_target=gan.real_target)
-    z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-    loss_g = g_step(gan.G, gan.D, gan.opt_g, z, labels)
+def reference_d_update(gan, x_real, z, labels, real_target, r1_gamma=0.0):
+    gan.opt_d.zero_grad(set_to_none=True)
+    fake = gan.G(z) if labels is None else gan.G(z, labels)
+    logits_fake = gan.D(fake.detach()) if labels is None else gan.D(fake.detach(), labels)
+    if r1_gamma:
+        x_real = x_real.detach().requires_grad_(True)
+    logits_real = gan.D(x_real) if labels is None else gan.D(x_real, labels)
+    loss_d = d_loss_bce(logits_real, logits_fake, real_target)
+    extra = {}
+    loss = loss_d
+    if r1_gamma:
+        (grad,) = torch.autograd.grad(logits_real.sum(), x_real, create_graph=True)
+        r1 = grad.square().flatten(1).sum(1).mean()
+        loss = loss_d + r1_gamma / 2 * r1
+        extra["r1"] = r1.detach()
+    loss.backward()
+    gan.opt_d.step()
+    return loss_d.detach(), extra
+
+
+def reference_g_update(gan, z, labels):
+    gan.opt_g.zero_grad(set_to_none=True)
+    fake = gan.G(z) if labels is None else gan.G(z, labels)
+    logits = gan.D(fake) if labels is None else gan.D(fake, labels)
+    loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    loss_g.backward()
+    gan.opt_g.step()
     if gan.ema is not None:
         gan.ema.update_parameters(gan.G)
-    return {"loss_d": loss_d, "loss_g": loss_g}
+    return loss_g.detach()
 
 
-def reference_mismatch_step(weight):
-    def step(gan, x_real, labels):
-        n = x_real.shape[0]
-        z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-        loss_d = d_step(gan.G, gan.D, gan.opt_d, x_real, z, labels, real_target=gan.real_target)
-        shift = torch.randint(1, gan.num_classes, (n,), device=x_real.device, generator=gan.rng)
-        wrong = (labels + shift) % gan.num_classes
-        gan.opt_d.zero_grad(set_to_none=True)
-        logits = gan.D(x_real, wrong)
-        loss_mis = weight * F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits)) / 2
-        loss_mis.backward()
-        gan.opt_d.step()
-        z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-        loss_g = g_step(gan.G, gan.D, gan.opt_g, z, labels)
-        if gan.ema is not None:
-            gan.ema.update_parameters(gan.G)
-        return {"loss_d": loss_d, "loss_mismatch": loss_mis.detach(), "loss_g": loss_g}
-
-    return step
-
-
-def reference_r1_step(gamma):
+def reference_step(real_target=1.0, r1_gamma=0.0, mismatch_weight=0.0):
     def step(gan, x_real, labels):
         n = x_real.shape[0]
         labels = labels if gan.num_classes is not None else None
         z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-        gan.opt_d.zero_grad(set_to_none=True)
-        logits_fake = run_discriminator(gan.D, run_generator(gan.G, z, labels).detach(), labels)
-        x_real = x_real.detach().requires_grad_(True)
-        logits_real = run_discriminator(gan.D, x_real, labels)
-        (grad,) = torch.autograd.grad(logits_real.sum(), x_real, create_graph=True)
-        r1 = grad.square().flatten(1).sum(1).mean()
-        loss_d = d_loss_bce(logits_real, logits_fake, gan.real_target)
-        (loss_d + gamma / 2 * r1).backward()
-        gan.opt_d.step()
+        loss_d, extra = reference_d_update(gan, x_real, z, labels, real_target, r1_gamma)
+        if mismatch_weight:
+            shift = torch.randint(1, gan.num_classes, (n,), device=x_real.device, generator=gan.rng)
+            wrong = (labels + shift) % gan.num_classes
+            gan.opt_d.zero_grad(set_to_none=True)
+            logits = gan.D(x_real, wrong)
+            loss_mis = mismatch_weight * F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits)) / 2
+            loss_mis.backward()
+            gan.opt_d.step()
+            extra["loss_mismatch"] = loss_mis.detach()
         z = sample_z(n, gan.z_dim, device=x_real.device, generator=gan.rng)
-        loss_g = g_step(gan.G, gan.D, gan.opt_g, z, labels)
-        if gan.ema is not None:
-            gan.ema.update_parameters(gan.G)
-        return {"loss_d": loss_d.detach(), "r1": r1.detach(), "loss_g": loss_g}
+        return {"loss_d": loss_d, **extra, "loss_g": reference_g_update(gan, z, labels)}
 
     return step
 
 
-def run_both(make, reference_step, scale, steps=3):
+def run_both(make, reference, scale, steps=3):
     ours, theirs = make(), make()
-    # the reference steps read the levers from their own closures; give both states the same levers
     batches_a, batches_b = tiny_batches(scale), tiny_batches(scale)
     for _ in range(steps):
         x, y = next(batches_a)
-        got = gan_step(ours, x, y)
+        got = ours.train_step(ours, x, y)
         x, y = next(batches_b)
-        want = reference_step(theirs, x, y)
+        want = reference(theirs, x, y)
         assert list(got) == list(want)
         for name in want:
             assert torch.equal(got[name], want[name]), name
@@ -204,8 +207,8 @@ def test_d_loss_mismatch_is_half_the_fake_bce():
 
 
 @pytest.mark.parametrize("ema_decay", [None, 0.9])
-def test_plain_gan_step_is_bit_identical_to_the_old_one(ema_decay):
-    ours, theirs = run_both(lambda: tiny_mlp(ema_decay=ema_decay), reference_plain_step, "unit")
+def test_plain_gan_step_is_bit_identical_to_the_reference(ema_decay):
+    ours, theirs = run_both(lambda: tiny_mlp(ema_decay=ema_decay), reference_step(), "unit")
     assert same_weights(ours, theirs)
 
 
@@ -213,19 +216,19 @@ def test_the_bit_identity_check_can_fail():
     # Control: one lever switched on changes the weights, so the equality above means something.
     ours, theirs = tiny_mlp(real_target=0.9), tiny_mlp()
     x, y = next(tiny_batches())
-    gan_step(ours, x, y), reference_plain_step(theirs, x, y)
+    ours.train_step(ours, x, y), reference_step()(theirs, x, y)
     assert not same_weights(ours, theirs)
 
 
 def test_r1_gan_step_matches_the_measured_r1_step():
     ours, theirs = run_both(lambda: tiny_mlp(real_target=0.9, ema_decay=0.9, r1_gamma=1.0),
-                            reference_r1_step(1.0), "unit")
+                            reference_step(0.9, r1_gamma=1.0), "unit")
     assert same_weights(ours, theirs)
 
 
 def test_mismatch_gan_step_matches_the_measured_mismatch_step():
     ours, theirs = run_both(lambda: tiny_cgan(real_target=0.9, ema_decay=0.9, mismatch_weight=1.0),
-                            reference_mismatch_step(1.0), "tanh")
+                            reference_step(0.9, mismatch_weight=1.0), "tanh")
     assert same_weights(ours, theirs)
     for a, b in zip(ours.ema.parameters(), theirs.ema.parameters()):
         assert torch.equal(a, b)
@@ -241,15 +244,20 @@ def test_levers_change_training_and_are_logged():
     assert not same_weights(plain, both)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(r1_gamma=-1.0), "r1_gamma"),
-    (dict(mismatch_weight=float("nan")), "mismatch_weight"),
-    (dict(mismatch_weight=1.0), "conditional"),  # an unconditional GAN has no label to get wrong
-    (dict(real_target=0.0), "real_target"),
+@pytest.mark.parametrize("step, match", [
+    (partial(gan_step, r1_gamma=-1.0), "r1_gamma"),
+    (partial(gan_step, mismatch_weight=float("nan")), "mismatch_weight"),
+    (partial(gan_step, mismatch_weight=1.0), "conditional"),  # an unconditional GAN has no label to get wrong
 ])
-def test_make_gan_rejects_bad_levers(kwargs, match):
+def test_a_run_rejects_bad_levers(step, match):
     with pytest.raises(ValueError, match=match):
-        tiny_mlp(**kwargs)
+        dataclasses.replace(COURSE_MLP_GAN, step=step)
+
+
+@pytest.mark.parametrize("real_target", [0.0, 1.1])
+def test_bce_loss_rejects_a_bad_real_target(real_target):
+    with pytest.raises(ValueError, match=r"real_target must be in \(0, 1\]"):
+        BCELoss(real_target)
 
 
 # --- resume ------------------------------------------------------------------------------------------
@@ -297,72 +305,103 @@ def test_checkpoints_without_levers_still_resume():
     restore_training(tiny_mlp(), state)
 
 
-# --- Recipe --------------------------------------------------------------------------------------------
+# --- Run ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(r1_gamma=-1.0), "r1_gamma must be a number >= 0"),
-    (dict(mismatch_weight=-0.5), "mismatch_weight"),
     (dict(lr=0.0), "lr must be a positive"),
     (dict(lr=-2e-4), "lr must be a positive"),
     (dict(lr_d=0.0), "lr_d must be a positive"),
-    (dict(real_target=0.0), r"real_target must be in \(0, 1\]"),
-    (dict(real_target=1.1), r"real_target must be in \(0, 1\]"),
     (dict(ema_decay=1.0), "ema_decay"),
     (dict(batch_size=0), "batch_size"),
     (dict(betas=(0.5, 1.0)), "betas"),
+    (dict(clusters=20), "clusters"),
 ])
-def test_recipe_rejects_bad_values(kwargs, match):
+def test_run_rejects_bad_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        Recipe(**kwargs)
+        dataclasses.replace(COURSE_MLP_GAN, **kwargs)
 
 
-def test_recipe_names_every_problem_at_once():
+def test_run_names_every_problem_at_once():
     with pytest.raises(ValueError, match="lr must .*r1_gamma must"):
-        Recipe(lr=0.0, r1_gamma=-1.0)
+        dataclasses.replace(COURSE_MLP_GAN, lr=0.0, step=partial(gan_step, r1_gamma=-1.0))
 
 
-def test_make_gan_from_recipe_sets_every_lever():
-    recipe = dataclasses.replace(IMPROVED_CGAN, lr_d=4e-4, r1_gamma=0.5)
-    torch.manual_seed(0)
-    gan = make_gan_from_recipe(OneHotConditionalGenerator(Z_DIM, 10, hidden_dim=8),
-                               OneHotConditionalDiscriminator(10, hidden_dim=8), recipe, z_dim=Z_DIM, num_classes=10)
+def test_run_build_sets_every_setting():
+    tiny = Networks(OneHotConditionalGenerator, OneHotConditionalDiscriminator,
+                    {"z_dim": Z_DIM, "num_classes": 10, "hidden_dim": 8}, {"num_classes": 10, "hidden_dim": 8})
+    run = dataclasses.replace(CGAN_ONEHOT_MISMATCH_EMA, networks=tiny, lr_d=4e-4)
+    gan = run.build(seed=0)
     assert gan.opt_g.param_groups[0]["lr"] == 2e-4 and gan.opt_d.param_groups[0]["lr"] == 4e-4
-    assert gan.opt_d.param_groups[0]["betas"] == (0.5, 0.999)
-    assert (gan.real_target, gan.r1_gamma, gan.mismatch_weight, gan.ema.decay) == (0.9, 0.5, 1.0, 0.999)
-    plain = make_gan_from_recipe(MLPGenerator(Z_DIM, hidden_dim=8), MLPDiscriminator(hidden_dim=8), PLAIN_MLP,
-                                 z_dim=Z_DIM)
-    assert plain.ema is None and plain.opt_g.param_groups[0]["betas"] == (0.9, 0.999)
-    assert (plain.real_target, plain.r1_gamma, plain.mismatch_weight) == (1.0, 0.0, 0.0)
-    with pytest.raises(ValueError, match="conditional"):
-        make_gan_from_recipe(MLPGenerator(Z_DIM, hidden_dim=8), MLPDiscriminator(hidden_dim=8), IMPROVED_CGAN,
-                             z_dim=Z_DIM)
+    assert gan.opt_d.param_groups[0]["betas"] == (0.5, 0.999) and gan.num_classes == 10 and gan.z_dim == Z_DIM
+    assert gan.ema_decay == 0.999 and gan.train_step is run.step
+    textbook = TEXTBOOK_MLP_GAN.build()
+    assert textbook.ema is None and textbook.opt_g.param_groups[0]["betas"] == (0.9, 0.999)
+    assert textbook.train_step is gan_step and textbook.num_classes is None
 
 
-def test_recipes_are_the_settings_the_shipped_models_record():
-    # The manifest holds the settings each shipped run printed; RECIPES must still name them.
+def settings_of(run: Run) -> dict:
+    """A run's settings under the names the manifest records them with."""
+    keywords = getattr(run.step, "keywords", {})
+    return {"lr": run.lr, "lr_d": run.lr_d, "betas": list(run.betas), "batch_size": run.batch_size,
+            "ema_decay": run.ema_decay, "real_target": keywords.get("loss", BCELoss()).real_target,
+            "r1_gamma": keywords.get("r1_gamma", 0.0), "mismatch_weight": keywords.get("mismatch_weight", 0.0)}
+
+
+def test_runs_are_the_settings_and_networks_the_shipped_models_record():
+    # The manifest holds the settings each shipped run printed; its named run must still be them.
     models = json.loads(MANIFEST.read_text())["models"]
     checked = 0
-    entries = [e for m in models.values() for e in (m, m.get("baseline")) if isinstance(e, dict)]
+    entries = [e for m in models.values() for e in (m, m.get("textbook_run")) if isinstance(e, dict)]
     for entry in entries:
-        command = shlex.split(entry.get("training_command", ""))
-        if "scripts/train_mnist_checkpoints.py" not in command:
+        if "settings" not in entry or "run" not in entry:
             continue
-        model = command[command.index("--model") + 1]
-        name = command[command.index("--recipe") + 1] if "--recipe" in command else "improved"
-        recipe = dataclasses.asdict(RECIPES[model][name])
+        run = RUNS[entry["run"]]
+        expected = settings_of(run)
         for key, value in entry["settings"].items():
-            assert recipe[key] == (tuple(value) if key == "betas" else value), (model, name, key)
+            assert expected[key] == value, (entry["run"], key)
+        command = shlex.split(entry["training_command"])
+        assert command[command.index("--run") + 1] == entry["run"]
         checked += 1
     assert checked == 6
-    assert RECIPES["mlp_gan_mnist"]["r1g1"] == IMPROVED_MLP
+    for name, entry in models.items():  # every generator's architecture is its run's, built from code
+        if "run" in entry and "class" in entry:
+            networks = RUNS[entry["run"]].networks
+            assert networks.generator.__name__ == entry["class"], name
+            assert {**entry["kwargs"]} == {**networks.generator_args}, name
 
 
-def test_fit_runs_a_recipe_with_its_default_step():
-    torch.manual_seed(0)
-    gan = make_gan_from_recipe(MLPGenerator(Z_DIM, hidden_dim=8), MLPDiscriminator(hidden_dim=8), IMPROVED_MLP,
-                               z_dim=Z_DIM)
-    fit(gan, tiny_batches(batch_size=IMPROVED_MLP.batch_size // 8), 2, log_every=2, progress=False)
+def test_runs_are_named_for_what_they_are():
+    for name in RUNS:
+        assert not any(word in name.split("_") for word in ("PLAIN", "BASELINE", "IMPROVED", "FAST")), name
+
+
+def test_course_dcgan_is_an_unconditional_per_image_dcgan_that_trains():
+    gan = COURSE_DCGAN.build(seed=0)
+    assert gan.num_classes is None and gan.D.norm == "image" and type(gan.G).__name__ == "DCGANGenerator"
+    assert COURSE_DCGAN.step.keywords["r1_gamma"] == 0.1 and COURSE_DCGAN.clusters is None
+    x = torch.rand(64, 1, 28, 28) * 2 - 1
+    history = fit(gan, TensorBatches(x, torch.zeros(64, dtype=torch.long), batch_size=16, seed=0), 3, log_every=3,
+                  progress=False)
+    assert set(history) == {"step", "seconds", "loss_d", "r1", "loss_g"} and gan.step == 3
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in history.values())
+
+
+def test_self_conditioned_run_trains_on_clusters():
+    from ganlib.clusters import cluster_images
+
+    x = torch.rand(60, 1, 28, 28) * 2 - 1
+    clustering = cluster_images(x, SELF_CONDITIONED_DCGAN.clusters, seed=0)
+    gan = SELF_CONDITIONED_DCGAN.build(seed=0)
+    assert gan.num_classes == 20
+    fit(gan, TensorBatches(x, clustering.assignment, batch_size=8, seed=0), 2, log_every=2, progress=False)
+    assert "loss_mismatch" in gan.history
+
+
+def test_fit_runs_a_run_with_its_own_step():
+    tiny = Networks(MLPGenerator, MLPDiscriminator, {"z_dim": Z_DIM, "hidden_dim": 8}, {"hidden_dim": 8})
+    gan = dataclasses.replace(MLP_GAN_R1_EMA, networks=tiny).build()
+    fit(gan, tiny_batches(batch_size=16), 2, log_every=2, progress=False)
     assert "r1" in gan.history and gan.ema is not None
 
 
@@ -380,24 +419,21 @@ def test_recalibrate_batchnorm_averages_fresh_batch_statistics():
     torch.testing.assert_close(G[1].running_mean, expected)
 
 
-@pytest.mark.parametrize("model, recipe", [("mlp_gan_mnist", "r1g1"), ("cgan_onehot_mnist", "improved")])
-def test_training_script_trains_a_recipe_and_writes_its_summary_next_to_out(tmp_path, monkeypatch, model, recipe,
-                                                                           tiny_mnist_writer):
-    import importlib.util
-
-    tiny_mnist_writer(tmp_path / "data", n_train=130)  # the recipes' batches hold up to 128 images
+@pytest.mark.parametrize("name", ["MLP_GAN_R1_EMA", "CGAN_ONEHOT_MISMATCH_EMA"])
+def test_training_script_trains_a_run_and_writes_its_summary_next_to_out(tmp_path, monkeypatch, name,
+                                                                        tiny_mnist_writer):
+    tiny_mnist_writer(tmp_path / "data", n_train=130)  # the runs' batches hold up to 128 images
     monkeypatch.setenv("GANLIB_DATA", str(tmp_path / "data"))
-    script = Path(__file__).resolve().parent.parent / "scripts" / "train_mnist_checkpoints.py"
+    script = Path(__file__).resolve().parent.parent / "maintainer" / "train_mnist_checkpoints.py"
     spec = importlib.util.spec_from_file_location("train_mnist_checkpoints", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out, checkpoint = tmp_path / "weights" / "generator.pt", tmp_path / "ckpt" / "train.pt"
-    module.main(["--model", model, "--recipe", recipe, "--steps", "2", "--chunk", "2", "--eval-every", "0",
+    module.main(["--run", name, "--steps", "2", "--chunk", "2", "--eval-every", "0",
                  "--device", "cpu", "--out", str(out), "--checkpoint", str(checkpoint)])
     summary = json.loads((out.parent / "summary.json").read_text())  # next to --out, not in runs/
-    settings = json.loads(json.dumps(dataclasses.asdict(RECIPES[model][recipe])))  # betas as a JSON list
-    assert summary["steps"] == 2 and summary["settings"] == settings
+    assert summary["steps"] == 2 and summary["run"] == name and summary["settings"] == repr(RUNS[name])
     saved = torch.load(checkpoint, weights_only=True)
-    expected = {"r1"} if recipe == "r1g1" else {"loss_mismatch"}
-    assert expected <= set(saved["history"]) and saved["levers"]["batch_size"] == RECIPES[model][recipe].batch_size
+    expected = {"r1"} if "R1" in name else {"loss_mismatch"}
+    assert expected <= set(saved["history"]) and saved["levers"]["batch_size"] == RUNS[name].batch_size
     assert out.is_file()

@@ -1,9 +1,9 @@
 """Copy finished CIFAR-10 classifier runs into ganlib/weights/, re-measure them, and write manifest.json.
 
-Usage, after scripts/train_cifar10_classifier.py has finished a run:
+Usage, after maintainer/train_cifar10_classifier.py has finished a run:
 
-    python scripts/ship_cifar10_classifiers.py evaluator   # runs/cifar10_evaluator -> cifar10_evaluator
-    python scripts/ship_cifar10_classifiers.py critic      # runs/cifar10_critic -> cifar10_critic_classifier
+    python maintainer/ship_cifar10_classifiers.py evaluator   # runs/cifar10_evaluator -> cifar10_evaluator
+    python maintainer/ship_cifar10_classifiers.py critic      # runs/cifar10_critic -> cifar10_critic_classifier
 
 Each model is loaded back through the registry, the way users load it, and its test accuracy
 is measured again on the 10,000 test images. For the evaluator the real-vs-real Frechet
@@ -18,15 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import torch
 
-from ganlib.checkpoints import reproducing_command
 from ganlib.classifier import evaluate_accuracy
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import real_vs_real_fd
 from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, sha256_of
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: maintainer is not installed
+from maintainer.shipping import reproducing_command  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent  # for runs/; ganlib itself is pip-installed
 
