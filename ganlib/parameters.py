@@ -113,6 +113,7 @@ _COMMON = {
                         "None: cuda, then mps, then cpu"),
     "seed": _int(0, "seed of every random draw", 0),
 }
+COMMON_PARAMETERS = tuple(_COMMON)
 _EVAL = _int(10, "generated images scored by the metrics", 2000, smoke=200)
 
 NOTEBOOKS: dict[str, dict[str, Parameter]] = {
@@ -290,10 +291,17 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
 
 
-def parameter_table(notebook: str) -> str:
-    """The parameters of a notebook as a Markdown table: name, default, smoke value, valid values, meaning."""
+def parameter_table(notebook: str, *, include_common: bool = True) -> str:
+    """The parameters of a notebook as a Markdown table: name, default, smoke value, valid values, meaning.
+
+    Args:
+        notebook: the notebook's name.
+        include_common: also list the five every notebook has (:data:`COMMON_PARAMETERS`).
+    """
     rows = ["| parameter | default | smoke mode | valid values | what it does |", "| --- | --- | --- | --- | --- |"]
     for name, p in notebook_parameters(notebook).items():
+        if not include_common and name in COMMON_PARAMETERS:
+            continue
         smoke = "" if p.smoke == NO_SMOKE else f"`{p.smoke!r}`"
         rows.append(f"| `{name}` | `{p.default!r}` | {smoke} | {p.valid} | {p.doc} |")
     return "\n".join(rows)

@@ -142,3 +142,5 @@ def test_parameter_table_lists_every_parameter() -> None:
     table = parameter_table("05_interpolation_exploration")
     assert "| `num_steps` | `2000` | `20` |" in table and table.count("\n") == 1 + len(
         NOTEBOOKS["05_interpolation_exploration"])
+    short = parameter_table("05_interpolation_exploration", include_common=False)
+    assert "`seed`" not in short and "`num_steps`" in short
