@@ -20,7 +20,7 @@ generators) and runs without gradients; :func:`ganlib.viz.plot_filmstrip` draws 
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
 from torch import nn
@@ -28,68 +28,17 @@ from torch import nn
 from ganlib.acgan_training import LabelledGenerator
 from ganlib.models.cgan import EmbeddingConditionalGenerator, OneHotConditionalGenerator
 from ganlib.noise import TruncationMethod, check_labels, lerp, slerp, truncated_noise
+from ganlib.walk_checks import (
+    Fractions,
+    check_class,
+    check_eval_mode,
+    check_fractions,
+    check_method,
+    conditional_classes,
+    module_device,
+)
 
 Method = Literal["lerp", "slerp"]
-Fractions = float | Sequence[float] | torch.Tensor
-
-
-# ----------------------------------------------------------------------------- checks
-def check_fractions(fractions: Fractions) -> torch.Tensor:
-    """Turn one fraction or a sequence of them into a 1-D float tensor, each in [0, 1].
-
-    Args:
-        fractions: a float, a list of floats or a 1-D tensor.
-
-    Returns:
-        Float64 tensor of shape ``(k,)`` on the CPU (``k = 1`` for a single float).
-    """
-    values = torch.as_tensor(fractions, dtype=torch.float64).detach().cpu().reshape(-1)
-    if values.numel() == 0:
-        raise ValueError("fractions is empty: give at least one value in [0, 1], e.g. 0.5.")
-    if torch.isnan(values).any() or values.min() < 0 or values.max() > 1:
-        raise ValueError(
-            f"fractions must lie in [0, 1] (0 = start, 1 = end), got {values.tolist()}; "
-            "use e.g. torch.linspace(0, 1, 8)."
-        )
-    return values
-
-
-def _check_class(value: int, num_classes: int, name: str) -> int:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < num_classes:
-        raise ValueError(f"{name} must be an int class index in 0..{num_classes - 1}, got {value!r}.")
-    return value
-
-
-def _check_method(method: str, allowed: tuple[str, ...]) -> None:
-    if method not in allowed:
-        raise ValueError(f"method must be one of {allowed}, got {method!r}.")
-
-
-def _check_eval(G: nn.Module) -> None:
-    # In training mode BatchNorm normalises with the batch's own statistics, so each
-    # frame would depend on the other frames in the batch: the walk would not be a walk.
-    if G.training:
-        raise ValueError(
-            "the generator is in training mode; call G.eval() first so that "
-            "BatchNorm uses its running statistics and every frame is independent."
-        )
-
-
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
-
-
-def _num_classes(G: nn.Module) -> int:
-    num_classes = getattr(G, "num_classes", None)
-    if not isinstance(num_classes, int):
-        raise ValueError(
-            f"{type(G).__name__} is not a conditional generator (no num_classes); "
-            "use a OneHotConditionalGenerator, an EmbeddingConditionalGenerator or an ACGAN "
-            "generator wrapped in ganlib.acgan_training.LabelledGenerator."
-        )
-    return num_classes
 
 
 # ------------------------------------------------------------------ class interpolation
@@ -105,8 +54,8 @@ def soft_class_code(start_class: int, end_class: int, fractions: Fractions, num_
         Float tensor ``(k, num_classes)``: ``(1 - t) * one_hot(start) + t * one_hot(end)``
         for each of the ``k`` fractions ``t``.
     """
-    start_class = _check_class(start_class, num_classes, "start_class")
-    end_class = _check_class(end_class, num_classes, "end_class")
+    start_class = check_class(start_class, num_classes, "start_class")
+    end_class = check_class(end_class, num_classes, "end_class")
     t = check_fractions(fractions).float()
     code = torch.zeros(t.numel(), num_classes)
     code[:, start_class] += 1 - t
@@ -131,8 +80,8 @@ def run_with_class_code(G: nn.Module, z: torch.Tensor, class_code: torch.Tensor)
     Returns:
         Images ``(n, C, H, W)`` on the generator's device.
     """
-    _check_eval(G)
-    num_classes = _num_classes(G)
+    check_eval_mode(G)
+    num_classes = conditional_classes(G)
     if z.dim() != 2 or z.shape[1] != G.z_dim:
         raise ValueError(f"z must have shape (n, {G.z_dim}), got {tuple(z.shape)}.")
     if class_code.shape != (z.shape[0], num_classes):
@@ -140,7 +89,7 @@ def run_with_class_code(G: nn.Module, z: torch.Tensor, class_code: torch.Tensor)
             f"class_code must have shape ({z.shape[0]}, {num_classes}) to match z, "
             f"got {tuple(class_code.shape)}."
         )
-    device = _device(G)
+    device = module_device(G)
     z, class_code = z.to(device), class_code.to(device=device, dtype=z.dtype)
     if isinstance(G, OneHotConditionalGenerator):
         return G.body(torch.cat([z, class_code], dim=1))
@@ -169,7 +118,7 @@ def interpolate_classes(
     Returns:
         Images ``(n, k, C, H, W)``: row ``i`` is noise ``z[i]`` at every fraction.
     """
-    num_classes = _num_classes(G)
+    num_classes = conditional_classes(G)
     code = soft_class_code(start_class, end_class, fractions, num_classes)  # (k, classes)
     n, k = z.shape[0], code.shape[0]
     # Every (noise, fraction) pair in one batch: noise repeats along the frames.
@@ -192,7 +141,7 @@ def noise_path(z_start: torch.Tensor, z_end: torch.Tensor, fractions: Fractions,
     Returns:
         ``(k, z_dim)`` for 1-D inputs, ``(n, k, z_dim)`` for 2-D inputs.
     """
-    _check_method(method, ("lerp", "slerp"))
+    check_method(method, ("lerp", "slerp"))
     if z_start.shape != z_end.shape or z_start.dim() not in (1, 2):
         raise ValueError(
             "z_start and z_end must have the same shape, (z_dim,) or (n, z_dim); got "
@@ -207,7 +156,7 @@ def noise_path(z_start: torch.Tensor, z_end: torch.Tensor, fractions: Fractions,
 
 def _labels_for(labels: int | torch.Tensor, n: int, num_classes: int, device: torch.device) -> torch.Tensor:
     if isinstance(labels, int) and not isinstance(labels, bool):
-        labels = torch.full((n,), _check_class(labels, num_classes, "labels"), dtype=torch.long)
+        labels = torch.full((n,), check_class(labels, num_classes, "labels"), dtype=torch.long)
     check_labels(labels, num_classes)
     if labels.shape[0] != n:
         raise ValueError(f"labels must have one class per noise row: got {labels.shape[0]} for {n} rows.")
@@ -235,13 +184,13 @@ def interpolate_noise(
     Returns:
         Images ``(n, k, C, H, W)``.
     """
-    _check_eval(G)
+    check_eval_mode(G)
     if z_start.dim() != 2:
         raise ValueError(f"z_start must have shape (n, z_dim), got {tuple(z_start.shape)}.")
-    device = _device(G)
+    device = module_device(G)
     path = noise_path(z_start.to(device), z_end.to(device), fractions, method)  # (n, k, d)
     n, k = path.shape[:2]
-    labels = _labels_for(labels, n, _num_classes(G), device)
+    labels = _labels_for(labels, n, conditional_classes(G), device)
     images = G(path.reshape(n * k, -1), labels.repeat_interleave(k))
     return images.view(n, k, *images.shape[1:])
 
@@ -268,9 +217,9 @@ def truncation_samples(
     Returns:
         Images ``(n, C, H, W)``.
     """
-    _check_eval(G)
-    device = _device(G)
-    check_labels(labels, _num_classes(G))
+    check_eval_mode(G)
+    device = module_device(G)
+    check_labels(labels, conditional_classes(G))
     labels = labels.to(device)
     z = truncated_noise(labels.shape[0], G.z_dim, truncation, seed=seed, method=method, device=device)
     return G(z, labels)

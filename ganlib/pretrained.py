@@ -84,7 +84,7 @@ def _manifest(weights_dir: Path) -> dict:
 
 
 def pretrained_info(name: str, *, weights_dir: str | Path | None = None) -> dict:
-    """The manifest entry of a trained model: file, sha256, class, kwargs, scale, recipe, metrics...
+    """The manifest entry of a trained model: file, sha256, class, kwargs, scale, run, metrics...
 
     Args:
         name: one of ``KNOWN_NAMES``.

@@ -59,7 +59,7 @@ def fit(
         on_log: called with ``gan`` after each log (e.g. to show a sample grid or score
             samples); returning True stops training there.
         time_budget: stop at the first log after ``gan.seconds`` (training seconds, summed
-            over resumed sessions; the time spent in ``on_log`` and in checkpoints is not
+            over resumed runs; the time spent in ``on_log`` and in checkpoints is not
             counted) reaches this many seconds; None for no limit.
         checkpoint_path: where to keep the latest checkpoint; written atomically. Checked
             before the first step (a folder that cannot be written, a directory or a foreign

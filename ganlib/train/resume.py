@@ -53,7 +53,7 @@ def _check_same_levers(saved: dict, gan: GAN, batches: object | None) -> None:
     if differ:
         raise ValueError(
             "The checkpoint was trained with other settings than this run asks for ("
-            + "; ".join(differ) + "). Resuming would silently mix two recipes: build the GAN (and "
+            + "; ".join(differ) + "). Resuming would silently mix two runs: build the GAN (and "
             "its batches) with the checkpoint's settings, or start a fresh run (another "
             "checkpoint_path, or resume=False)."
         )
