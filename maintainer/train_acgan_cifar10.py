@@ -50,13 +50,14 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from ganlib.acgan_training import acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
+from ganlib.acgan_training import LAMBDA_GP, acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
 from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.pretrained import load_pretrained
+from ganlib.runs import RUNS
 from ganlib.sampling import sample
 from ganlib.train import fit, restore_training
 from ganlib.utils import count_parameters, fast_autocast_dtype, get_device, seed_everything
@@ -77,8 +78,24 @@ def widths(text: str) -> int | list[int]:
     return parts[0] if len(parts) == 1 else parts
 
 
+def run_defaults(name: str) -> dict:
+    """The command-line defaults that train the named ACGAN run of ``ganlib.runs`` (its networks, step, Adam, EMA)."""
+    run = RUNS[name]
+    keywords = run.step.keywords
+    return {"batch_size": run.batch_size, "lr": run.lr, "ema": run.ema_decay,
+            "lambda_gp": keywords.get("lambda_gp", LAMBDA_GP), "gp_every": keywords.get("gp_every", 1),
+            "n_critic": keywords.get("n_critic", 1), "d_fake_class_weight": keywords.get("d_fake_class_weight", 1.0),
+            "no_flip": not keywords.get("flip", False), "g_width": run.networks.generator_args["width"],
+            "d_width": run.networks.discriminator_args["width"]}
+
+
+ACGAN_RUNS = sorted(name for name, run in RUNS.items() if getattr(run.step, "func", None) is acgan_step)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", choices=ACGAN_RUNS, default=None,
+                   help="take the settings below from this named run of ganlib.runs (explicit options still win)")
     p.add_argument("--out", default="runs/acgan_cifar10")
     p.add_argument("--device", default=None, help="cuda / mps / cpu (default: best available)")
     p.add_argument("--hours", type=float, default=8.0, help="training hours in total, over all sessions")
@@ -117,6 +134,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-root", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--seed", type=int, default=0)
+    named, _ = p.parse_known_args(argv)
+    if named.run is not None:
+        p.set_defaults(**run_defaults(named.run))
     args = p.parse_args(argv)
     if args.lr_decay_from is not None and not 0.0 <= args.lr_decay_from < 1.0:
         p.error(f"--lr-decay-from must be a fraction of the budget in [0, 1), got {args.lr_decay_from}")
@@ -306,7 +326,7 @@ def main(argv=None) -> dict:
                "training_seconds": round(gan.seconds, 1), "cpu_seconds": round(progress.cpu_s(), 1),
                "wall_seconds": round(progress.wall_s(), 1), "device": str(device),
                "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
-               "threads": torch.get_num_threads(), "autocast": str(dtype), "recipe": recipe(args),
+               "threads": torch.get_num_threads(), "autocast": str(dtype), "run": args.run, "recipe": recipe(args),
                "g_kwargs": {"z_dim": G.z_dim, "width": args.g_width}, "d_kwargs": {"width": args.d_width},
                "clock": "hours of training" if args.cpu_hours is None else "CPU-hours", "curve": progress.points,
                "command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),

@@ -437,3 +437,18 @@ def test_training_script_trains_a_run_and_writes_its_summary_next_to_out(tmp_pat
     expected = {"r1"} if "R1" in name else {"loss_mismatch"}
     assert expected <= set(saved["history"]) and saved["levers"]["batch_size"] == RUNS[name].batch_size
     assert out.is_file()
+
+
+def test_acgan_training_script_trains_the_named_shipped_run():
+    script = Path(__file__).resolve().parent.parent / "maintainer" / "train_acgan_cifar10.py"
+    spec = importlib.util.spec_from_file_location("train_acgan_cifar10", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shipped = json.loads(MANIFEST.read_text())["models"]["acgan_cifar10"]
+    assert shipped["run"] == "ACGAN_WGAN_GP_CPU"
+    # the run's settings plus the schedule and speed options of the shipped command
+    args = module.parse_args(["--run", "ACGAN_WGAN_GP_CPU", "--lr-decay-from", "0.5", "--bf16", "auto"])
+    assert module.recipe(args) == shipped["recipe"]
+    assert module.parse_args(["--run", "ACGAN_WGAN_GP_CPU", "--lr", "1e-4"]).lr == 1e-4  # options still win
+    command = shlex.split(shipped["training_command"])
+    assert module.recipe(module.parse_args(command[2:])) == shipped["recipe"]  # the recorded command trains it
