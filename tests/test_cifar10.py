@@ -253,3 +253,29 @@ def test_image_of_the_wrong_size_is_named(tree, tmp_path):
     with pytest.raises(ValueError, match="64x64") as info:
         load_cifar10(tree, train=False, cache_dir=tmp_path / "c")
     assert str(path) in str(info.value) and "32x32" in str(info.value)
+
+
+class _Py2Array:
+    """Reduces like numpy does, but with ``str`` where Python 2 wrote byte strings (what latin-1 gives)."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __reduce__(self):
+        from numpy._core import multiarray
+
+        a = self.array
+        state = (1, a.shape, np.dtype(a.dtype), False, a.tobytes().decode("latin1"))
+        return multiarray._reconstruct, (np.ndarray, (0,), "b"), state
+
+
+def test_python2_style_batches_load(tmp_path):
+    # torchvision's download was pickled by Python 2 under numpy.core: strings, not bytes, reach numpy.
+    written = _write_pickled(tmp_path, 3)
+    data, labels = written["test_batch"]
+    blob = pickle.dumps({"data": _Py2Array(data), "labels": labels, "batch_label": "testing batch 1 of 1"},
+                        protocol=2).replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+    assert b"cnumpy.core.multiarray\n_reconstruct" in blob and b"_codecs" not in blob
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(blob)
+    x, y = load_cifar10_uint8(tmp_path, train=False, download=False)
+    assert torch.equal(x.flatten(1), torch.from_numpy(data)) and y.tolist() == labels
