@@ -279,3 +279,21 @@ def test_python2_style_batches_load(tmp_path):
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(blob)
     x, y = load_cifar10_uint8(tmp_path, train=False, download=False)
     assert torch.equal(x.flatten(1), torch.from_numpy(data)) and y.tolist() == labels
+
+
+class _OtherCodec:
+    def __reduce__(self):
+        import codecs
+
+        return codecs.encode, ("text", "rot13")
+
+
+def test_only_the_latin1_codec_is_honoured(tmp_path):
+    _write_pickled(tmp_path, 2)
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    path.write_bytes(pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": [0, 1], "x": _OtherCodec()},
+                                  protocol=2))
+    assert b"_codecs\nencode" in path.read_bytes()
+    with pytest.raises(ValueError, match="rot13.*refused") as info:
+        load_cifar10_uint8(tmp_path, train=False, download=False)
+    assert str(path) in str(info.value)
