@@ -243,6 +243,9 @@ def test_directory_at_checkpoint_path_says_so(tmp_path: Path) -> None:
     ({"max_abs_loss": 0}, "max_abs_loss must be a positive number"),
     ({"max_abs_loss": float("nan")}, "max_abs_loss must be a positive number"),
     ({"checkpoint_path": 5}, "checkpoint_path must be a file path"),
+    ({"resume": "yes"}, "resume must be True or False"),
+    ({"on_log": "print"}, "on_log must be a function"),
+    ({"step_fn": 3}, "step_fn must be a function"),
 ])
 def test_fit_rejects_bad_arguments(kwargs: dict, expected: str) -> None:
     gan, batches = _make_run()

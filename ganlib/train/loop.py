@@ -90,6 +90,13 @@ def fit(
         raise ValueError(f"max_abs_loss must be a positive number, got {max_abs_loss!r}.")
     if checkpoint_path is not None and not isinstance(checkpoint_path, (str, os.PathLike)):
         raise ValueError(f"checkpoint_path must be a file path (str or Path) or None, got {checkpoint_path!r}.")
+    if not isinstance(resume, bool):
+        raise ValueError(f"resume must be True or False, got {resume!r}.")
+    if on_log is not None and not callable(on_log):
+        raise ValueError(f"on_log must be a function of the GAN (or None), got {type(on_log).__name__}.")
+    if step_fn is not None and not callable(step_fn):
+        raise ValueError(f"step_fn must be a function (gan, x_real, labels) -> losses (or None), got "
+                         f"{type(step_fn).__name__}.")
     if checkpoint_every % log_every:
         raise ValueError(
             f"checkpoint_every ({checkpoint_every}) must be a multiple of log_every ({log_every}) "
