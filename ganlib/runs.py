@@ -205,6 +205,10 @@ accuracy after 90 s on 2 cores)."""
 COURSE_CGAN_EMBEDDING = replace(COURSE_CGAN, networks=CGAN_EMBEDDING_NETWORKS, minutes=1.0)
 """Notebook 03's label-embedding variant, trained with the same settings."""
 
+# --- notebook 05: what it trains when a shipped generator is missing ---------------------------
+CGAN_ONEHOT_EMA = Run(CGAN_ONEHOT_NETWORKS, gan_step, lr=2e-4, batch_size=128, ema_decay=0.99)
+"""Notebook 05's stand-in for ``cgan_onehot_mnist``: the textbook conditional run with a short EMA."""
+
 # --- notebook 04: ACGAN with the WGAN-GP loss on CIFAR-10 ---------------------------------------
 
 
@@ -226,6 +230,11 @@ linearly to 0 over the second half of its 12 CPU-hours)."""
 COURSE_ACGAN = Run(acgan_networks(32), ACGAN_CPU_STEP, lr=3e-4, betas=ACGAN_BETAS, batch_size=64, ema_decay=0.99,
                    minutes=6.0)
 """Notebook 04's own run: width 32 and a short EMA for 6 minutes on 2 cores."""
+
+ACGAN_LAZY_GP_WIDTH64 = Run(acgan_networks(64), partial(acgan_step, flip=True, gp_every=4), lr=1e-4,
+                            betas=ACGAN_BETAS, batch_size=64)
+"""Notebook 05's stand-in for ``acgan_cifar10``: the course's loss and rate at width 64, mirrored
+images and the lazy penalty, no EMA."""
 
 RUNS: dict[str, Run] = {name: value for name, value in globals().items() if isinstance(value, Run)}
 """Every run above by its name."""

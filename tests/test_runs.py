@@ -452,3 +452,15 @@ def test_acgan_training_script_trains_the_named_shipped_run():
     assert module.parse_args(["--run", "ACGAN_WGAN_GP_CPU", "--lr", "1e-4"]).lr == 1e-4  # options still win
     command = shlex.split(shipped["training_command"])
     assert module.recipe(module.parse_args(command[2:])) == shipped["recipe"]  # the recorded command trains it
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_every_run_builds_and_takes_a_step(name):
+    run = RUNS[name]
+    gan = run.build(seed=0)
+    size, channels = (32, 3) if "ACGAN" in name else (28, 1)
+    x = torch.rand(4, channels, size, size) * 2 - 1
+    labels = torch.arange(4) % (run.num_classes or 1)
+    losses = gan.train_step(gan, x, labels)
+    assert losses and all(torch.isfinite(v) for v in losses.values()), name
+    assert (gan.ema is None) == (run.ema_decay is None) and gan.opt_g.param_groups[0]["lr"] == run.lr
