@@ -54,6 +54,13 @@ fetch_mathjax() {
     rm -rf "$tmp"
 }
 
+# One build at a time in this checkout (a test may start one while another runs).
+mkdir -p "$BUILD"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$BUILD/.lock"
+    flock 9
+fi
+
 if [[ ! -s "$MATHJAX_DIR/tex-svg-full.js" || "$(cat "$MATHJAX_DIR/VERSION" 2>/dev/null)" != "$MATHJAX_VERSION" ]]; then
     echo "build_site: fetching MathJax $MATHJAX_VERSION (once; kept in site/_vendor/)"
     fetch_mathjax || exit 1

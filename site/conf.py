@@ -21,8 +21,9 @@ copyright = "the course's authors"
 
 extensions = ["myst_nb"]
 root_doc = "index"
-# Only these become pages; every other file of the repository is reachable as a link target only.
-include_patterns = ["index.md", "README.md", "notebooks/*.ipynb"]
+# The pages: the landing page, the notebooks and every Markdown document of the repository (the
+# README links to docs/ and the licence texts); other files are reachable as link targets only.
+include_patterns = ["index.md", "notebooks/*.ipynb", "**.md"]
 exclude_patterns = ["**/.ipynb_checkpoints"]
 
 # --- notebooks: shown as committed, never run ---------------------------------------------
@@ -42,8 +43,9 @@ nb_merge_streams = True
 # --- Markdown ---------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3  # README.md#set-up and the like resolve to headings
-# README.md is written for GitHub, where an H1 followed by H3 is fine.
-suppress_warnings = ["myst.header"]
+# The Markdown documents are written for GitHub, where an H1 followed by an H3 is fine; and a
+# document outside the sidebar (site/index.md's toctrees) is still a page that links reach.
+suppress_warnings = ["myst.header", "toc.not_included"]
 
 # --- maths without network: a local MathJax 3 (scripts/build_site.sh provides it) -------------
 mathjax_path = "mathjax/tex-svg-full.js"

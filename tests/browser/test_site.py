@@ -142,6 +142,7 @@ def test_site_shows_figures_and_equations(site_page, site_url: str, artifacts_di
     assert answers.count() > 0, "notebook 01's page has no folded worked answer"
     assert answers.evaluate_all("els => els.every(d => !d.open)"), "a worked answer is unfolded"
     assert not answers.first.locator("pre").first.is_visible(), "a folded answer's code shows"
+    assert page.locator("a[href='02_dcgan.html']").count() >= 1, "notebook 01's page has no link to notebook 02"
     assert page.remote_requests == [], f"the page asked other hosts for {page.remote_requests}"
 
     # The screenshot: the first output figure with an equation at most 600 px above it.
