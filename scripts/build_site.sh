@@ -32,16 +32,29 @@ fi
 
 fetch_mathjax() {
     # MathJax's single-file SVG build (every TeX extension included, fonts as paths): nothing
-    # else to load, so it works from file:// and without network.
-    command -v npm >/dev/null 2>&1 || {
-        echo "build_site: npm is needed once to fetch MathJax $MATHJAX_VERSION (apt-get install npm);" >&2
-        echo "build_site: or put its es5/tex-svg-full.js into $MATHJAX_DIR yourself" >&2
-        return 1
-    }
+    # else to load, so it works from file:// and without network. The tarball comes from the
+    # npm registry, by npm when it is installed, else by Python (a fresh machine has no npm).
     local tmp
     tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --silent "mathjax@$MATHJAX_VERSION" >/dev/null)
     local tarball="$tmp/mathjax-$MATHJAX_VERSION.tgz"
+    if command -v npm >/dev/null 2>&1; then
+        (cd "$tmp" && npm pack --silent "mathjax@$MATHJAX_VERSION" >/dev/null) || true
+    fi
+    if [[ ! -s "$tarball" ]]; then
+        "$PY" - "$tarball" "$MATHJAX_VERSION" <<'PY' || true
+import sys, urllib.request
+path, version = sys.argv[1], sys.argv[2]
+url = f"https://registry.npmjs.org/mathjax/-/mathjax-{version}.tgz"
+with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
+    out.write(response.read())
+PY
+    fi
+    if [[ ! -s "$tarball" ]]; then
+        echo "build_site: could not fetch MathJax $MATHJAX_VERSION from the npm registry;" >&2
+        echo "build_site: put its es5/tex-svg-full.js into $MATHJAX_DIR yourself" >&2
+        rm -rf "$tmp"
+        return 1
+    fi
     if ! echo "$MATHJAX_SHA256  $tarball" | sha256sum --check --status; then
         echo "build_site: mathjax-$MATHJAX_VERSION.tgz does not match its recorded SHA-256; not using it" >&2
         rm -rf "$tmp"
