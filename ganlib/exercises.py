@@ -41,6 +41,9 @@ __all__ = [
     "check_gradient_penalty",
     "check_critic_loss",
     "check_generator_wasserstein_loss",
+    "check_critic_class",
+    "check_generator_class",
+    "checked_class",
     "check_slerp",
     "check_truncated_noise",
     "check_switch_point",
@@ -561,6 +564,179 @@ def check_generator_wasserstein_loss(fn: Callable) -> None:
              "the sign is wrong: the generator wants high critic scores, so it minimises -mean(critic_fake).")
     _require(_close(got, -fake.mean().item()), f"expected {-fake.mean().item():.4f}, got {got:.4f}.")
     _success()
+
+
+# The layer tables of notebook 04 (ganlib.models.acgan builds the same networks).
+_CRITIC_STRIDES = (1, 2, 1, 2, 1, 1, 1, 2)
+_CRITIC_NAMES = ("self.features (one nn.Sequential: Conv2d, LayerNorm, LeakyReLU for each of the 8 layers, "
+                 "then MaxPool2d), self.fc1 and self.fc10")
+_GENERATOR_NAMES = ("self.fc (nn.Sequential: Linear, BatchNorm1d, ReLU) and self.body (one nn.Sequential with the "
+                    "table's rows in order, each convolution followed by BatchNorm2d and ReLU, the last one by Tanh)")
+
+
+def _instance(cls: Callable, **kwargs: Any) -> nn.Module:
+    __tracebackhide__ = True
+    net = _call(cls, **kwargs)
+    _require(isinstance(net, nn.Module), f"`{_name(cls)}(...)` must build an nn.Module (a class that subclasses "
+                                         f"nn.Module and calls super().__init__()), got {type(net).__name__}.")
+    return net
+
+
+def _count(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def _load_reference(net: nn.Module, reference: nn.Module, names: str) -> None:
+    """Load the reference's state dict into the learner's network (strict); name what does not fit."""
+    __tracebackhide__ = True
+    ours, theirs = reference.state_dict(), net.state_dict()
+    missing = [k for k in ours if k not in theirs]
+    unexpected = [k for k in theirs if k not in ours]
+    _require(not missing and not unexpected,
+             "ganlib's weights do not load into your network: "
+             + (f"your network lacks {missing[:4]}" if missing else "")
+             + ("; " if missing and unexpected else "")
+             + (f"it has {unexpected[:4]}, which ganlib's lacks" if unexpected else "")
+             + f". Name the parts {names}, in the table's order (an activation or pooling layer without "
+             "weights still takes a place in an nn.Sequential).")
+    wrong = [f"{k}: yours {tuple(theirs[k].shape)}, ganlib's {tuple(ours[k].shape)}" for k in ours
+             if theirs[k].shape != ours[k].shape]
+    _require(not wrong, "some layers have the wrong shape (" + "; ".join(wrong[:3]) + "): compare them with the "
+                        "table's channel counts and kernel sizes.")
+    net.load_state_dict(ours, strict=True)
+
+
+def _modules(net: nn.Module, kind: type) -> list[nn.Module]:
+    return [m for m in net.modules() if isinstance(m, kind)]
+
+
+def check_critic_class(cls: Callable) -> None:
+    """Check a critic class ``cls(num_classes=10, width=196)``: notebook 04's layer table, ganlib's weights load."""
+    from ganlib.models import ACGANCritic  # here, not at the top: the checks of other notebooks need no models
+
+    for width in (196, 8):
+        critic = _instance(cls, width=width)
+        _require(getattr(critic, "num_classes", None) == 10,
+                 "keep the line self.num_classes = num_classes: the training step reads it.")
+        _require(not _modules(critic, nn.modules.batchnorm._BatchNorm),
+                 "the critic must not use BatchNorm: use nn.LayerNorm([C, H, W]) after each convolution, so that "
+                 "each image's score depends on that image alone (the gradient penalty needs this).")
+        norms = _modules(critic, nn.LayerNorm)
+        _require(len(norms) == 8, f"the critic needs one nn.LayerNorm after each of its 8 convolutions, "
+                                  f"found {len(norms)}.")
+        convs = _modules(critic, nn.Conv2d)
+        _require(len(convs) == 8, f"the critic has 8 convolutions (3x3, padding 1), found {len(convs)}.")
+        _require(all(c.out_channels == width for c in convs),
+                 f"built with width={width}, your convolutions have {[c.out_channels for c in convs]} channels: "
+                 "did you hard-code 196 instead of using width?")
+        strides = tuple(c.stride[0] for c in convs)
+        _require(strides == _CRITIC_STRIDES,
+                 f"the convolutions' strides must be {_CRITIC_STRIDES} in this order (32 -> 32, 16, 16, 8, 8, 8, 8, "
+                 f"4 pixels), yours are {strides}: check the stride order in the table.")
+        _require(all(c.kernel_size == (3, 3) and c.padding == (1, 1) for c in convs),
+                 "every critic convolution is 3x3 with padding 1 (kernel_size=3, padding=1).")
+        sizes = [32 // math.prod(_CRITIC_STRIDES[:i + 1]) for i in range(8)]
+        shapes = [tuple(n.normalized_shape) for n in norms]
+        expected = [(width, s, s) for s in sizes]
+        _require(shapes == expected,
+                 f"LayerNorm normalises each image over all of (C, H, W): nn.LayerNorm([{width}, 32, 32]) after the "
+                 f"first convolution, ... [{width}, 4, 4] after the last; yours normalise over {shapes[:2]}...")
+        _require(_modules(critic, nn.MaxPool2d) or _modules(critic, nn.AdaptiveMaxPool2d),
+                 "missing max-pool: after the last layer nn.MaxPool2d(4, 4) takes each 4x4 map to one number, so "
+                 f"fc1 and fc10 read a {width}-vector per image.")
+        slopes = {m.negative_slope for m in _modules(critic, nn.LeakyReLU)}
+        _require(slopes == {0.1}, f"use nn.LeakyReLU(0.1) after each LayerNorm (the table's slope), found slopes "
+                                  f"{sorted(slopes) or 'none'}.")
+        try:
+            out = critic(torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+        except RuntimeError as error:
+            raise ExerciseError(f"your critic fails on a batch of 3 images (3, 32, 32): {error}. Check the table's "
+                                "channel counts and that the features are flattened before fc1 and fc10.") from None
+        _require(isinstance(out, tuple) and len(out) == 2,
+                 "forward must return two tensors: (score (n, 1), class logits (n, 10)).")
+        _require(tuple(out[0].shape) == (3, 1) and tuple(out[1].shape) == (3, 10),
+                 f"for 3 images forward must return a score (3, 1) and logits (3, 10), got "
+                 f"{tuple(out[0].shape)} and {tuple(out[1].shape)}.")
+        reference = ACGANCritic(num_classes=10, width=width)
+        _require(_count(critic) == _count(reference),
+                 f"at width {width} your critic has {_count(critic):,} parameters, ganlib's {_count(reference):,}: "
+                 + ("did you hard-code 196 instead of using width? " if width != 196 else "")
+                 + "compare each layer with the table.")
+        _load_reference(critic, reference, _CRITIC_NAMES)
+        x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            got, want = critic(x), reference(x)
+        _require(all(torch.allclose(a, b, atol=1e-5) for a, b in zip(got, want)),
+                 "with ganlib's weights your critic computes other scores: check the order within each layer "
+                 "(convolution, LayerNorm, LeakyReLU), the max-pool, and that fc1 gives the score, fc10 the logits.")
+    _no_hard_coded_cuda(cls)
+    _success()
+
+
+def check_generator_class(cls: Callable) -> None:
+    """Check a generator class ``cls(z_dim=128, width=196)``: notebook 04's layer table, ganlib's weights load."""
+    from ganlib.models import ACGANGenerator
+
+    for width in (196, 8):
+        G = _instance(cls, z_dim=128, width=width)
+        _require(getattr(G, "z_dim", None) == 128, "keep the line self.z_dim = z_dim: sampling reads it.")
+        ups = _modules(G, nn.ConvTranspose2d)
+        _require(len(ups) == 3, f"the generator has 3 transposed convolutions (4 -> 8 -> 16 -> 32), found {len(ups)}.")
+        _require(all(u.padding == (1, 1) for u in ups),
+                 "padding 0 in the transposed convolutions gives 4 -> 10 pixels: the table's sizes "
+                 "(4 -> 8 -> 16 -> 32) need nn.ConvTranspose2d(..., kernel_size=4, stride=2, padding=1), "
+                 "since (H - 1) * 2 - 2 * 1 + 4 = 2H.")
+        _require(all(u.stride == (2, 2) and u.kernel_size == (4, 4) for u in ups),
+                 "each transposed convolution has kernel_size=4 and stride=2 (it doubles the size).")
+        _require(all(u.out_channels == width for u in ups),
+                 f"built with width={width}, your transposed convolutions have {[u.out_channels for u in ups]} "
+                 "channels: did you hard-code 196 instead of using width?")
+        _require(any(isinstance(m, nn.Tanh) for m in G.modules()),
+                 "end with nn.Tanh(): the images must lie in [-1, 1], like the training images.")
+        G.train()
+        z = torch.randn(4, 128, generator=torch.Generator().manual_seed(0))
+        try:
+            images = G(z)
+        except RuntimeError as error:
+            raise ExerciseError(f"your generator fails on noise (4, 128): {error}. Check that fc's output is reshaped "
+                                f"to ({width}, 4, 4) and the table's channel counts.") from None
+        _require(isinstance(images, torch.Tensor) and tuple(images.shape) == (4, 3, 32, 32),
+                 f"for noise (4, 128) the generator must return images (4, 3, 32, 32), got "
+                 f"{tuple(getattr(images, 'shape', ())) or type(images).__name__}.")
+        _require(images.min() >= -1 and images.max() <= 1,
+                 "the images must lie in [-1, 1]: the last layer is nn.Tanh(), after the last convolution.")
+        reference = ACGANGenerator(z_dim=128, width=width)
+        _require(_count(G) == _count(reference),
+                 f"at width {width} your generator has {_count(G):,} parameters, ganlib's {_count(reference):,}: "
+                 + ("did you hard-code 196 instead of using width? " if width != 196 else "")
+                 + "compare each layer with the table (a BatchNorm after every convolution but the last).")
+        _load_reference(G, reference, _GENERATOR_NAMES)
+        G.eval(), reference.eval()
+        with torch.no_grad():
+            same = torch.allclose(G(z), reference(z), atol=1e-5)
+        _require(same, "with ganlib's weights your generator draws other images: check the order within each block "
+                       "(convolution, BatchNorm2d, ReLU) and that Tanh comes last.")
+    _no_hard_coded_cuda(cls)
+    _success()
+
+
+def checked_class(yours: Callable, check: Callable, reference: type) -> type:
+    """``yours`` when ``check`` passes on it (quietly), else ``reference``, with a printed line saying so.
+
+    The notebook trains your networks once their check passes; until then it trains ganlib's,
+    so the rest of the notebook runs.
+    """
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(yours)
+        return yours
+    except Exception as error:  # noqa: BLE001 - any failure of the learner's class: fall back, say why
+        print(f"{_name(yours)} does not pass its check yet ({str(error)[:80]}...): "
+              f"using ganlib's {reference.__name__}.")
+        return reference
 
 
 # --------------------------------------------------------------------------- notebook 05

@@ -178,6 +178,8 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
         "own_gan_batch_size": _int(1, "batch of your ACGAN run", 64, smoke=20),
         "exercise_steps": _int(1, "length of each exercise's ACGAN run", 300, smoke=4),
         "num_eval_samples": _EVAL,
+        "worked_answers": Parameter(False, "True or False", lambda v: isinstance(v, bool),
+                                    "run the worked answers of the exercises (each trains a few minutes)", smoke=True),
     },
     "05_interpolation_exploration": _COMMON | {
         "num_steps": _int(1, "steps when the notebook trains its own generator", 2000, smoke=20),

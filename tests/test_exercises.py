@@ -359,6 +359,105 @@ def test_critic_and_generator_losses(capsys) -> None:
     _fails(ex.check_generator_wasserstein_loss, lambda f: f.mean(), "sign")
 
 
+def _critic_class(norm="layer", pool=True, strides=(1, 2, 1, 2, 1, 1, 1, 2), slope=0.1, fixed_width=None):
+    """A critic built from notebook 04's table, with one mistake switched on by an argument."""
+
+    class Critic(nn.Module):
+        def __init__(self, num_classes=10, width=196):
+            super().__init__()
+            self.num_classes = num_classes
+            width = fixed_width or width
+            layers, size, c_in = [], 32, 3
+            for s in strides:
+                size //= s
+                norm_layer = nn.LayerNorm([width, size, size]) if norm == "layer" else nn.BatchNorm2d(width)
+                layers += [nn.Conv2d(c_in, width, 3, stride=s, padding=1), norm_layer, nn.LeakyReLU(slope)]
+                c_in = width
+            if pool:
+                layers.append(nn.MaxPool2d(4, 4))
+            self.features = nn.Sequential(*layers)
+            self.fc1, self.fc10 = nn.Linear(width, 1), nn.Linear(width, num_classes)
+
+        def forward(self, x):
+            h = self.features(x).flatten(1)
+            return self.fc1(h), self.fc10(h)
+
+    return Critic
+
+
+def _generator_class(padding=1, tanh=True, fixed_width=None, order="conv-bn-relu"):
+    """A generator built from notebook 04's table, with one mistake switched on by an argument."""
+
+    class Generator(nn.Module):
+        def __init__(self, z_dim=128, width=196):
+            super().__init__()
+            self.z_dim = z_dim
+            w = fixed_width or width
+            self.fc = nn.Sequential(nn.Linear(z_dim, w * 16), nn.BatchNorm1d(w * 16), nn.ReLU())
+
+            def block(layer):
+                return [layer, nn.BatchNorm2d(w), nn.ReLU()] if order == "conv-bn-relu" else [layer, nn.ReLU(),
+                                                                                              nn.BatchNorm2d(w)]
+
+            def up():
+                return block(nn.ConvTranspose2d(w, w, 4, stride=2, padding=padding))
+
+            def same():
+                return block(nn.Conv2d(w, w, 3, padding=1))
+
+            last = [nn.Conv2d(w, 3, 3, padding=1)] + ([nn.Tanh()] if tanh else [])
+            self.body = nn.Sequential(*up(), *same(), *same(), *same(), *up(), *same(), *up(), *last)
+
+        def forward(self, z):
+            return self.body(self.fc(z).view(z.shape[0], -1, 4, 4))
+
+    return Generator
+
+
+def test_critic_class(capsys) -> None:
+    ex.check_critic_class(_critic_class())
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_critic_class, _critic_class(norm="batch"), "must not use BatchNorm")
+    _fails(ex.check_critic_class, _critic_class(pool=False), "missing max-pool")
+    _fails(ex.check_critic_class, _critic_class(strides=(2, 1, 2, 1, 1, 1, 1, 2)), "stride order")
+    _fails(ex.check_critic_class, _critic_class(slope=0.2), "LeakyReLU(0.1)")
+    _fails(ex.check_critic_class, _critic_class(fixed_width=196), "hard-code 196")
+
+
+def test_critic_class_names_layers_that_do_not_load() -> None:
+    class Renamed(_critic_class()):
+        def __init__(self, num_classes=10, width=196):
+            super().__init__(num_classes, width)
+            self.score_head = self.fc1
+            del self.fc1
+
+        def forward(self, x):
+            h = self.features(x).flatten(1)
+            return self.score_head(h), self.fc10(h)
+
+    _fails(ex.check_critic_class, Renamed, "do not load")
+
+
+def test_generator_class(capsys) -> None:
+    ex.check_generator_class(_generator_class())
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_generator_class, _generator_class(padding=0), "padding 0")
+    _fails(ex.check_generator_class, _generator_class(tanh=False), "nn.Tanh()")
+    _fails(ex.check_generator_class, _generator_class(fixed_width=196), "hard-code 196")
+    _fails(ex.check_generator_class, _generator_class(order="conv-relu-bn"),
+           "each convolution followed by BatchNorm2d and ReLU")
+
+
+def test_checked_class_falls_back_to_ganlib(capsys) -> None:
+    from ganlib.models import ACGANCritic
+
+    yours = _critic_class()
+    assert ex.checked_class(yours, ex.check_critic_class, ACGANCritic) is yours
+    assert capsys.readouterr().out == ""  # the check's "Success!" is not shown
+    assert ex.checked_class(not_written, ex.check_critic_class, ACGANCritic) is ACGANCritic
+    assert "using ganlib's ACGANCritic" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------ 05
 
 def slerp(z0, z1, t):
