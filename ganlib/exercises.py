@@ -47,6 +47,7 @@ __all__ = [
     "check_slerp",
     "check_truncated_noise",
     "check_switch_point",
+    "check_truncate_toward_mean",
 ]
 
 
@@ -825,4 +826,56 @@ def check_switch_point(fn: Callable) -> None:
     never = _call(fn, fractions, torch.tensor([0.1, 0.2, 0.3, 0.2, 0.4]))
     _require(isinstance(never, (float, torch.Tensor)) and math.isnan(float(never)),
              f"a walk that never reaches 0.5 has no switch point: return float('nan'), got {never!r}.")
+    _success()
+
+
+def check_truncate_toward_mean(fn: Callable) -> None:
+    """Check ``fn(z, psi, mean=None)``: ``mean + psi * (z - mean)``, a new tensor like ``z``."""
+    _no_hard_coded_cuda(fn)
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(6, 5, generator=gen)
+    mean = torch.randn(5, generator=gen) + 2.0
+    cases = [  # (psi, mean, z's dtype): the answer is computed here, in float64
+        (1.0, None, torch.float32), (0.0, None, torch.float32), (0.5, None, torch.float32),
+        (1.0, mean, torch.float32), (0.0, mean, torch.float32), (0.3, mean, torch.float32),
+        (0.7, None, torch.float64), (0.25, mean.double(), torch.float64),
+    ]
+    for psi, m, dtype in cases:
+        x = z.to(dtype)
+        before = x.clone()
+        got = _call(fn, x, psi) if m is None else _call(fn, x, psi, m)
+        where = f"psi={psi}" + (", mean=None" if m is None else ", a mean vector")
+        _require(torch.equal(x, before),
+                 f"`{_name(fn)}` changed z in place ({where}): build a new tensor (z * psi, not z.mul_(psi) or "
+                 "z *= psi), so that the caller's noise stays as it was.")
+        _require(isinstance(got, torch.Tensor) and got.shape == x.shape,
+                 f"for z of shape {tuple(x.shape)} return a tensor of the same shape, got "
+                 f"{getattr(got, 'shape', type(got).__name__)}.")
+        _require(got.dtype == x.dtype,
+                 f"z is {x.dtype} but you returned {got.dtype} ({where}): keep z's dtype (no .float(), no new "
+                 "tensor with a default dtype).")
+        centre = torch.zeros(5, dtype=torch.float64) if m is None else m.double()
+        want = centre + psi * (x.double() - centre)
+        if torch.allclose(got.double(), want, atol=1e-4):
+            continue
+        flipped = centre + (1 - psi) * (x.double() - centre)
+        _require(not (psi != 0.5 and torch.allclose(got.double(), flipped, atol=1e-4)),
+                 f"psi is applied the wrong way round ({where}): psi = 1 must keep z (all the diversity) and "
+                 "psi = 0 give the mean; use mean + psi * (z - mean).")
+        batch_mean = x.double().mean(0)
+        _require(not (m is None and torch.allclose(got.double(), batch_mean + psi * (x.double() - batch_mean),
+                                                   atol=1e-4)),
+                 "with mean=None use the mean of the noise distribution, 0 for N(0, I), not the mean of this "
+                 "batch: truncation must not depend on which other samples are drawn with z.")
+        if m is not None:
+            _require(not torch.allclose(got.double(), psi * x.double(), atol=1e-4),
+                     f"the mean you were given is ignored ({where}): shrink toward it, mean + psi * (z - mean).")
+            _require(not torch.allclose(got.double(), psi * x.double() + centre, atol=1e-4),
+                     f"subtract the mean before scaling ({where}): mean + psi * (z - mean), not psi * z + mean.")
+        if psi == 0:
+            _require(False, f"psi = 0 must give the mean for every row ({where}), got rows like "
+                            f"{[round(v, 3) for v in got[0].double().tolist()]}.")
+        _require(False, f"for {where} expected mean + psi * (z - mean); the first row should be "
+                        f"{[round(v, 3) for v in want[0].tolist()]}, "
+                        f"got {[round(v, 3) for v in got[0].double().tolist()]}.")
     _success()

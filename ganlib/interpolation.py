@@ -11,8 +11,9 @@ what it learned:
   the code in the first entries of its noise, so the soft code goes there.
 * noise interpolation: keep the class fixed and move ``z`` along a straight line (lerp)
   or along the sphere where Gaussian noise lives (slerp).
-* truncation: draw ``z`` from a normal cut to ``[-t, t]``; small ``t`` gives typical,
-  clean samples (fidelity), large ``t`` gives varied ones (diversity).
+* truncation: draw ``z`` from a normal cut to ``[-t, t]``, or pull it toward the mean
+  (``mean + psi * (z - mean)``); small ``t`` or ``psi`` gives typical, clean samples
+  (fidelity), large ones give varied samples (diversity).
 
 Every function returns image tensors in the generator's range ([-1, 1] for tanh
 generators) and runs without gradients; :func:`ganlib.viz.plot_filmstrip` draws them.
@@ -20,6 +21,7 @@ generators) and runs without gradients; :func:`ganlib.viz.plot_filmstrip` draws 
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -224,6 +226,30 @@ def truncation_samples(
     z = truncated_noise(labels.shape[0], G.z_dim, truncation, seed=seed, method=method, device=device)
     return G(z, labels)
 
+
+
+def truncate_toward_mean(z: torch.Tensor, psi: float, mean: torch.Tensor | float | None = None) -> torch.Tensor:
+    """Pull noise toward the mean of its distribution: ``mean + psi * (z - mean)``.
+
+    The truncation of StyleGAN-style generators: ``psi = 1`` keeps ``z`` (all the
+    diversity), ``psi = 0`` gives the mean for every row (the generator's "average"
+    image), values in between shrink the spread by ``psi`` without cutting the tails.
+
+    Args:
+        z: noise ``(n, z_dim)`` (any shape works); not modified.
+        psi: the factor, usually in [0, 1].
+        mean: the distribution's mean, a number or a tensor that broadcasts against ``z``
+            (e.g. ``(z_dim,)``); None means 0, the mean of ``N(0, I)``.
+
+    Returns:
+        A new tensor with the shape, dtype and device of ``z``.
+    """
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not math.isfinite(psi):
+        raise ValueError(f"psi must be a finite number (1 keeps z, 0 gives the mean), got {psi!r}.")
+    if mean is None:
+        return z * psi
+    mean = torch.as_tensor(mean, dtype=z.dtype, device=z.device)
+    return mean + psi * (z - mean)
 
 # ------------------------------------------------------------------- class switch point
 def switch_fractions(fractions: Fractions, p_end: torch.Tensor, level: float = 0.5) -> torch.Tensor:

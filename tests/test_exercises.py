@@ -553,3 +553,30 @@ def test_switch_point(capsys) -> None:
     _fails(ex.check_switch_point, last_crossing, "first crossing")
     _fails(ex.check_switch_point, never_is_zero, "float('nan')")
     _fails(ex.check_switch_point, lambda f, p: 0.5, "switch is at")
+
+
+def test_truncate_toward_mean(capsys) -> None:
+    from ganlib.interpolation import truncate_toward_mean
+
+    ex.check_truncate_toward_mean(truncate_toward_mean)
+    assert capsys.readouterr().out == "Success!\n"
+
+    def reference(z, psi, mean=None):
+        mean = 0.0 if mean is None else mean
+        return mean + psi * (z - mean)
+
+    def in_place(z, psi, mean=None):
+        return z.mul_(psi) if mean is None else z.sub_(mean).mul_(psi).add_(mean)
+
+    _fails(ex.check_truncate_toward_mean, lambda z, psi, mean=None: reference(z, 1 - psi, mean), "wrong way round")
+    _fails(ex.check_truncate_toward_mean, in_place, "in place")
+    _fails(ex.check_truncate_toward_mean, lambda z, psi, mean=None: psi * z, "mean you were given is ignored")
+    _fails(ex.check_truncate_toward_mean,
+           lambda z, psi, mean=None: psi * z + (0.0 if mean is None else mean), "subtract the mean")
+    _fails(ex.check_truncate_toward_mean,
+           lambda z, psi, mean=None: reference(z, psi, z.mean(0) if mean is None else mean),
+           "not the mean of this batch")
+    _fails(ex.check_truncate_toward_mean, lambda z, psi, mean=None: reference(z, psi, mean).float(), "dtype")
+    _fails(ex.check_truncate_toward_mean, lambda z, psi, mean=None: reference(z, psi, mean).flatten(), "same shape")
+    _fails(ex.check_truncate_toward_mean,
+           lambda z, psi, mean=None: reference(z, max(psi, 0.1), mean), "psi = 0 must give the mean")
