@@ -32,6 +32,9 @@ __all__ = [
     "check_discriminator_loss",
     "check_generator_loss",
     "check_train_step",
+    "check_build_generator",
+    "check_build_discriminator",
+    "networks_or_reference",
     "check_conv_transpose_output_size",
     "check_init_weights",
     "check_nearest_centre",
@@ -344,6 +347,175 @@ def check_train_step(fn: Callable) -> None:
                  f"returned losses {got[0]:.4f}, {got[1]:.4f}; expected {float(ref_d):.4f}, {float(ref_g):.4f} "
                  "(loss_d, loss_g) in that order.")
     _success()
+
+
+def _leaves(net: nn.Module) -> list[nn.Module]:
+    """The network's layers in order, containers (nn.Sequential blocks) opened up."""
+    return [m for m in net.modules() if not list(m.children())]
+
+
+def _linear_sizes(layers: list[nn.Module]) -> list[tuple[int, int]]:
+    return [(m.in_features, m.out_features) for m in layers if isinstance(m, nn.Linear)]
+
+
+def _kinds(layers: list[nn.Module]) -> str:
+    return ", ".join(type(m).__name__ for m in layers)
+
+
+def _require_same_layers(net: nn.Module, reference: nn.Module, sizes: dict[str, int], what: str, fn: Callable) -> None:
+    """Shapes, parameter count and ganlib's weights, loaded strictly, give ganlib's outputs."""
+    got, want = _count_parameters(net), _count_parameters(reference)
+    _require(got == want, f"{what} has {got:,} parameters, ganlib's has {want:,} ({sizes}): compare your layers "
+                          "with the docstring.")
+    try:
+        net.load_state_dict(reference.state_dict(), strict=True)
+    except RuntimeError as error:
+        first = str(error).splitlines()[0]
+        raise ExerciseError(
+            f"ganlib's weights do not load into {what} ({first}): return nn.Sequential(block, block, ..., last "
+            "layer(s)) with your block functions as its parts, in the order of the docstring, not the layers "
+            "of the blocks unpacked into one list.") from None
+
+
+def _count_parameters(net: nn.Module) -> int:
+    """Trainable and frozen parameters of ``net``."""
+    return sum(p.numel() for p in net.parameters())
+
+
+def _check_generator_at(fn: Callable, z_dim: int, im_dim: int, hidden_dim: int) -> nn.Module:
+    from ganlib.models.mlp import MLPGenerator
+
+    sizes = {"z_dim": z_dim, "im_dim": im_dim, "hidden_dim": hidden_dim}
+    net = _call(fn, z_dim=z_dim, im_dim=im_dim, hidden_dim=hidden_dim)
+    _require(isinstance(net, nn.Module), f"`{_name(fn)}` must return an nn.Module (an nn.Sequential), "
+                                         f"got {type(net).__name__}.")
+    layers = _leaves(net)
+    reference = MLPGenerator(z_dim=z_dim, image_shape=(1, im_dim, 1), hidden_dim=hidden_dim).net
+    linears, want = _linear_sizes(layers), _linear_sizes(_leaves(reference))
+    _require(bool(layers) and type(layers[-1]) is nn.Sigmoid,
+             "Make sure to end with a sigmoid (nn.Sigmoid()): the images are in [0, 1], like the data; "
+             f"your last layer is {type(layers[-1]).__name__ if layers else 'missing'}.")
+    _require(len(linears) <= len(want), f"a block too many: the generator has {len(want) - 1} generator blocks "
+             f"(hidden_dim x1, x2, x4, x8) and one last nn.Linear, {len(want)} Linear layers in all; "
+             f"yours has {len(linears)}.")
+    _require(len(linears) >= len(want), f"a block too few: the generator has {len(want) - 1} generator blocks "
+             f"(hidden_dim x1, x2, x4, x8) and one last nn.Linear, {len(want)} Linear layers in all; "
+             f"yours has {len(linears)}.")
+    last = layers[layers.index([m for m in layers if isinstance(m, nn.Linear)][-1]):]
+    _require(not any(isinstance(m, nn.BatchNorm1d) for m in last) and len(last) == 2,
+             "the last layer is a plain nn.Linear(hidden_dim * 8, im_dim) followed by nn.Sigmoid(): no BatchNorm "
+             f"or ReLU there (not a generator block); yours ends with {_kinds(last)}.")
+    _require(sum(isinstance(m, nn.BatchNorm1d) for m in layers) == len(want) - 1,
+             f"every generator block has its BatchNorm1d ({len(want) - 1} in all); your layers are {_kinds(layers)}.")
+    if linears != want and linears[-1] == (128 * 8, 784):
+        raise ExerciseError(f"use the arguments: with {sizes} the Linear sizes should be {want}, got {linears} "
+                            "(64, 784 and 128 are only the defaults).")
+    _require(linears == want, f"wrong hidden sizes: with {sizes} the Linear layers should map {want} "
+                              f"(widths hidden_dim, 2x, 4x, 8x, then im_dim), got {linears}.")
+    _require_same_layers(net, reference, sizes, "your generator", fn)
+    net.eval()
+    reference.eval()
+    z = torch.randn(16, z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = net(z)
+        _require(tuple(out.shape) == (16, im_dim), f"for noise (16, {z_dim}) the output should have shape "
+                                                   f"(16, {im_dim}), got {tuple(out.shape)}.")
+        _require(torch.allclose(out, reference(z), atol=1e-6),
+                 "with ganlib's weights your generator gives other outputs: the layers must come in the order "
+                 "Linear, BatchNorm1d, ReLU in each block, then Linear, Sigmoid.")
+    return net
+
+
+def check_build_generator(fn: Callable) -> None:
+    """Check ``fn(z_dim, im_dim, hidden_dim)``: four generator blocks, then Linear and Sigmoid.
+
+    The learner's network must have ganlib's :class:`ganlib.models.mlp.MLPGenerator` layers
+    (``.net``): the same Linear sizes, parameter count, and ganlib's state dict loads into it
+    (strict) and then gives the same outputs. Checked at the course's sizes and a small one.
+    """
+    _check_generator_at(fn, 64, 784, 128)
+    _check_generator_at(fn, 10, 12, 4)
+    _success()
+
+
+def _check_discriminator_at(fn: Callable, im_dim: int, hidden_dim: int) -> nn.Module:
+    from ganlib.models.mlp import MLPDiscriminator
+
+    sizes = {"im_dim": im_dim, "hidden_dim": hidden_dim}
+    net = _call(fn, im_dim=im_dim, hidden_dim=hidden_dim)
+    _require(isinstance(net, nn.Module), f"`{_name(fn)}` must return an nn.Module (an nn.Sequential), "
+                                         f"got {type(net).__name__}.")
+    layers = _leaves(net)
+    reference = MLPDiscriminator(image_shape=(1, im_dim, 1), hidden_dim=hidden_dim).net
+    linears, want = _linear_sizes(layers), _linear_sizes(_leaves(reference))
+    _require(not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in layers),
+             "Don't use batchnorm in the discriminator: its blocks are Linear -> LeakyReLU(0.2).")
+    _require(bool(layers) and not isinstance(layers[-1], nn.Sigmoid),
+             "no sigmoid at the end: the discriminator returns logits, and the loss "
+             "(binary_cross_entropy_with_logits) applies the sigmoid itself.")
+    _require(bool(layers) and isinstance(layers[-1], nn.Linear),
+             "the last layer is a plain nn.Linear(hidden_dim, 1), not a discriminator block (no LeakyReLU after "
+             f"it); your layers end with {type(layers[-1]).__name__ if layers else 'nothing'}.")
+    _require(len(linears) <= len(want), f"a block too many: the discriminator has {len(want) - 1} blocks "
+             f"(hidden_dim x4, x2, x1) and one last nn.Linear, {len(want)} Linear layers in all; "
+             f"yours has {len(linears)}.")
+    _require(len(linears) >= len(want), f"a block too few: the discriminator has {len(want) - 1} blocks "
+             f"(hidden_dim x4, x2, x1) and one last nn.Linear, {len(want)} Linear layers in all; "
+             f"yours has {len(linears)}.")
+    if linears != want and linears[0] == (784, 512):
+        raise ExerciseError(f"use the arguments: with {sizes} the Linear sizes should be {want}, got {linears} "
+                            "(784 and 128 are only the defaults).")
+    _require(linears == want, f"wrong hidden sizes: with {sizes} the Linear layers should map {want} "
+                              f"(widths hidden_dim x4, x2, x1: the discriminator narrows), got {linears}.")
+    _require_same_layers(net, reference, sizes, "your discriminator", fn)
+    x = torch.rand(16, im_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = net(x)
+        _require(tuple(out.shape) == (16, 1), f"for images (16, {im_dim}) the output should be one logit each, "
+                                              f"shape (16, 1), got {tuple(out.shape)}.")
+        _require(torch.allclose(out, reference(x), atol=1e-6),
+                 "with ganlib's weights your discriminator gives other outputs: each block is Linear then "
+                 "LeakyReLU(0.2), and the last Linear comes after the three blocks.")
+    return net
+
+
+def check_build_discriminator(fn: Callable) -> None:
+    """Check ``fn(im_dim, hidden_dim)``: three discriminator blocks, then Linear to one logit.
+
+    As :func:`check_build_generator`, against :class:`ganlib.models.mlp.MLPDiscriminator`'s layers.
+    """
+    _check_discriminator_at(fn, 784, 128)
+    _check_discriminator_at(fn, 12, 4)
+    _success()
+
+
+def networks_or_reference(build_generator: Callable, build_discriminator: Callable, z_dim: int = 64,
+                          image_shape: tuple[int, int, int] = (1, 28, 28)) -> tuple[nn.Module, nn.Module, str]:
+    """The learner's networks when both pass their checks, else ganlib's, with images as tensors ``(n, C, H, W)``.
+
+    The learner's generator maps ``(n, z_dim)`` to ``(n, im_dim)`` and the discriminator takes
+    ``(n, im_dim)``; a reshape on each side makes them drop-in replacements for
+    :class:`ganlib.models.mlp.MLPGenerator` / ``MLPDiscriminator`` in ganlib's steps.
+
+    Returns:
+        ``(G, D, whose)``: G maps ``(n, z_dim)`` to ``(n, C, H, W)``, D maps ``(n, C, H, W)`` to
+        ``(n, 1)``; ``whose`` says which networks they are (a short phrase).
+    """
+    from ganlib.models.mlp import MLPDiscriminator, MLPGenerator
+
+    im_dim = math.prod(image_shape)
+    try:
+        _check_generator_at(build_generator, z_dim, im_dim, 128)
+        _check_discriminator_at(build_discriminator, im_dim, 128)
+        G_net, D_net = build_generator(z_dim=z_dim, im_dim=im_dim), build_discriminator(im_dim=im_dim)
+        whose = "yours (build_generator, build_discriminator)"
+    except Exception:  # not written yet, or wrong: the notebook goes on with ganlib's
+        G_net = MLPGenerator(z_dim=z_dim, image_shape=image_shape).net
+        D_net = MLPDiscriminator(image_shape=image_shape).net
+        whose = "ganlib's (your build_generator / build_discriminator do not pass their checks yet)"
+    G = nn.Sequential(G_net, nn.Unflatten(1, tuple(image_shape)))
+    D = nn.Sequential(nn.Flatten(), D_net)
+    return G, D, whose
 
 
 # --------------------------------------------------------------------------- notebook 02

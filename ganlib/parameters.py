@@ -129,8 +129,10 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
         "betas": Parameter((0.5, 0.999), "two numbers in [0, 1), e.g. (0.5, 0.999)", _valid_betas,
                            "Adam's betas of sections 5-6 and the exercises"),
         "log_every": _int(1, "average the losses over this many steps", 100, smoke=10),
-        "show_every": _int(1, "draw the fixed-noise grid this often", 500, smoke=10),
         "num_eval_samples": _EVAL,
+        "worked_answers": Parameter(False, "True or False", lambda v: isinstance(v, bool),
+                                    "also run the worked answers of the closing exercises (several minutes)",
+                                    smoke=True),
     },
     "02_dcgan": _COMMON | {
         "train_minutes": _positive("training time of section 5 (evaluation not counted)", 3.0),

@@ -221,6 +221,82 @@ def test_train_step(capsys) -> None:
     _fails(ex.check_train_step, lambda *a: train_step(*a)[::-1], "in that order")
 
 
+# ------------------------------------------------------------------ 01: the whole networks
+
+def build_generator(z_dim=64, im_dim=784, hidden_dim=128):
+    return nn.Sequential(generator_block(z_dim, hidden_dim), generator_block(hidden_dim, hidden_dim * 2),
+                         generator_block(hidden_dim * 2, hidden_dim * 4),
+                         generator_block(hidden_dim * 4, hidden_dim * 8), nn.Linear(hidden_dim * 8, im_dim),
+                         nn.Sigmoid())
+
+
+def build_discriminator(im_dim=784, hidden_dim=128):
+    return nn.Sequential(discriminator_block(im_dim, hidden_dim * 4),
+                         discriminator_block(hidden_dim * 4, hidden_dim * 2),
+                         discriminator_block(hidden_dim * 2, hidden_dim), nn.Linear(hidden_dim, 1))
+
+
+def test_build_generator(capsys) -> None:
+    ex.check_build_generator(build_generator)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: build_generator(
+        z_dim, im_dim, hidden_dim)[:-1], "sigmoid")
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: nn.Sequential(
+        *build_generator(z_dim, im_dim, hidden_dim)[:-1], nn.Tanh()), "sigmoid")
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: nn.Sequential(
+        *build_generator(z_dim, im_dim, hidden_dim)[:4], generator_block(hidden_dim * 8, hidden_dim * 16),
+        nn.Linear(hidden_dim * 16, im_dim), nn.Sigmoid()), "a block too many")
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: nn.Sequential(
+        *build_generator(z_dim, im_dim, hidden_dim)[:3], nn.Linear(hidden_dim * 4, im_dim), nn.Sigmoid()),
+        "a block too few")
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: nn.Sequential(
+        *build_generator(z_dim, im_dim, hidden_dim)[:4], generator_block(hidden_dim * 8, im_dim), nn.Sigmoid()),
+        "no BatchNorm")
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: nn.Sequential(
+        generator_block(z_dim, hidden_dim), generator_block(hidden_dim, hidden_dim * 2),
+        generator_block(hidden_dim * 2, hidden_dim * 3), generator_block(hidden_dim * 3, hidden_dim * 4),
+        nn.Linear(hidden_dim * 4, im_dim), nn.Sigmoid()), "wrong hidden sizes")
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: build_generator(),
+           "use the arguments")
+    # every layer right, but unpacked out of the blocks: ganlib's state dict does not load
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: nn.Sequential(
+        *[layer for part in build_generator(z_dim, im_dim, hidden_dim) for layer in (
+            part if isinstance(part, nn.Sequential) else [part])]), "do not load")
+    # BatchNorm before the Linear in each block: same counts, other outputs
+    _fails(ex.check_build_generator, lambda z_dim=64, im_dim=784, hidden_dim=128: nn.Sequential(
+        *[nn.Sequential(nn.Linear(i, o), nn.ReLU(), nn.BatchNorm1d(o)) for i, o in (
+            (z_dim, hidden_dim), (hidden_dim, 2 * hidden_dim), (2 * hidden_dim, 4 * hidden_dim),
+            (4 * hidden_dim, 8 * hidden_dim))], nn.Linear(hidden_dim * 8, im_dim), nn.Sigmoid()), "do not load")
+
+
+def test_build_discriminator(capsys) -> None:
+    ex.check_build_discriminator(build_discriminator)
+    assert capsys.readouterr().out == "Success!\n"
+    _fails(ex.check_build_discriminator, lambda im_dim=784, hidden_dim=128: nn.Sequential(
+        *build_discriminator(im_dim, hidden_dim), nn.Sigmoid()), "no sigmoid")
+    _fails(ex.check_build_discriminator, lambda im_dim=784, hidden_dim=128: nn.Sequential(
+        *build_discriminator(im_dim, hidden_dim)[:3], discriminator_block(hidden_dim, 1)), "not a discriminator block")
+    _fails(ex.check_build_discriminator, lambda im_dim=784, hidden_dim=128: nn.Sequential(
+        discriminator_block(im_dim, hidden_dim * 8), *build_discriminator(hidden_dim * 8, hidden_dim)),
+        "a block too many")
+    _fails(ex.check_build_discriminator, lambda im_dim=784, hidden_dim=128: nn.Sequential(
+        nn.Sequential(nn.Linear(im_dim, hidden_dim * 4), nn.BatchNorm1d(hidden_dim * 4), nn.LeakyReLU(0.2)),
+        *build_discriminator(im_dim, hidden_dim)[1:]), "batchnorm")
+    _fails(ex.check_build_discriminator, lambda im_dim=784, hidden_dim=128: nn.Sequential(
+        discriminator_block(im_dim, hidden_dim), discriminator_block(hidden_dim, hidden_dim * 2),
+        discriminator_block(hidden_dim * 2, hidden_dim * 4), nn.Linear(hidden_dim * 4, 1)), "wrong hidden sizes")
+    _fails(ex.check_build_discriminator, lambda im_dim=784, hidden_dim=128: build_discriminator(), "use the arguments")
+
+
+def test_networks_or_reference_takes_the_learners_networks_only_when_they_pass() -> None:
+    G, D, whose = ex.networks_or_reference(build_generator, build_discriminator)
+    assert whose.startswith("yours")
+    assert G(torch.randn(4, 64)).shape == (4, 1, 28, 28) and D(torch.rand(4, 1, 28, 28)).shape == (4, 1)
+    G, D, whose = ex.networks_or_reference(not_written, build_discriminator)
+    assert whose.startswith("ganlib's")
+    assert G(torch.randn(4, 64)).shape == (4, 1, 28, 28) and D(torch.rand(4, 1, 28, 28)).shape == (4, 1)
+
+
 # ------------------------------------------------------------------ 02
 
 def test_conv_transpose_output_size(capsys) -> None:

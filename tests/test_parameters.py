@@ -91,7 +91,7 @@ def test_smoke_shrinks_defaults_only_and_says_what_it_kept(monkeypatch, capsys) 
     ns = _run("01_basic_gan", "1", monkeypatch, batch_size=32, max_steps=50)
     assert ns["smoke"] is True
     assert ns["batch_size"] == 32 and ns["max_steps"] == 50  # passed: kept
-    assert ns["log_every"] == 10 and ns["show_every"] == 10 and ns["num_eval_samples"] == 200  # defaults: shrunk
+    assert ns["log_every"] == 10 and ns["worked_answers"] is True and ns["num_eval_samples"] == 200  # defaults: shrunk
     assert ns["num_train"] == 512 and ns["num_test"] == 500
     out = capsys.readouterr().out
     assert "batch_size=32 (smoke mode would use 64)" in out and "max_steps=50" in out
