@@ -41,6 +41,7 @@ __all__ = [
     "check_one_hot",
     "check_combine_vectors",
     "check_input_dims",
+    "check_conditional_train_step",
     "check_gradient_penalty",
     "check_critic_loss",
     "check_generator_wasserstein_loss",
@@ -651,6 +652,175 @@ def check_input_dims(fn: Callable) -> None:
     _require(d_channels == 21, f"the discriminator reads the image channels plus one class map per class: "
                                f"image_shape[0] + num_classes (12 + 9 = 21 here), got {d_channels}.")
     _require(tuple(_call(fn, 64, (1, 28, 28), 10)) == (74, 11), "for MNIST (z_dim 64, 10 classes) expect (74, 11).")
+    _success()
+
+
+_STEP_Z, _STEP_CLASSES, _STEP_IMAGE = 3, 4, (1, 2, 2)
+
+
+class _Recorder(nn.Module):
+    """A tiny network that logs what it is fed (and refuses inputs of the wrong layout, naming the mistake)."""
+
+    def __init__(self, net: nn.Module, kind: str, events: list) -> None:
+        super().__init__()
+        self.net, self.kind, self.events = net, kind, events
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        __tracebackhide__ = True
+        c, h, w = _STEP_IMAGE
+        if self.kind == "G":
+            _require(tuple(x.shape[1:]) != (_STEP_Z,),
+                     f"G was fed the noise alone, shape {tuple(x.shape)}: the labels were not passed. G reads "
+                     "the noise and the one-hot labels side by side: concat_inputs(z, make_one_hot(labels, "
+                     "num_classes)).")
+            _require(tuple(x.shape[1:]) == (_STEP_Z + _STEP_CLASSES,),
+                     f"G was fed shape {tuple(x.shape)}; with z_dim {_STEP_Z} and {_STEP_CLASSES} classes it "
+                     f"reads (n, {_STEP_Z + _STEP_CLASSES}): the noise and the one-hot labels side by side.")
+        else:
+            _require(tuple(x.shape[1:]) != (c, h, w),
+                     f"D was fed images alone, shape {tuple(x.shape)}: the labels were not passed. D reads each "
+                     "image with its class maps stacked as channels: concat_inputs(x, maps), maps = the one-hot "
+                     "labels as (n, num_classes, H, W) planes, e.g. one_hot[:, :, None, None].expand(-1, -1, H, W).")
+            _require(tuple(x.shape[1:]) == (c + _STEP_CLASSES, h, w),
+                     f"D was fed shape {tuple(x.shape)}; it reads (n, {c + _STEP_CLASSES}, {h}, {w}): the image's "
+                     f"{c} channel(s), then {_STEP_CLASSES} class maps, concatenated along dimension 1.")
+        self.events.append((self.kind, x.detach().clone(), x.requires_grad))
+        return self.net(x)
+
+
+class _Conditional(nn.Module):
+    """ganlib's way to condition a network that reads combined inputs: ``net(cat(x, code(labels)))``."""
+
+    def __init__(self, net: nn.Module, images: bool) -> None:
+        super().__init__()
+        self.net, self.images = net, images
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        from ganlib.models.cgan import class_maps
+        from ganlib.noise import one_hot
+
+        code = class_maps(labels, _STEP_CLASSES, *x.shape[2:]) if self.images else one_hot(labels, _STEP_CLASSES)
+        return self.net(torch.cat([x, code.to(x.dtype)], dim=1))
+
+
+def _tiny_conditional_pair(seed: int) -> tuple[nn.Module, nn.Module]:
+    torch.manual_seed(seed)
+    c, h, w = _STEP_IMAGE
+    G = nn.Sequential(nn.Linear(_STEP_Z + _STEP_CLASSES, 8), nn.ReLU(), nn.Linear(8, c * h * w),
+                      nn.Unflatten(1, _STEP_IMAGE))
+    D = nn.Sequential(nn.Flatten(), nn.Linear((c + _STEP_CLASSES) * h * w, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    return G, D
+
+
+def _check_step_inputs(events: list, x_real: torch.Tensor, labels: torch.Tensor, z: torch.Tensor) -> None:
+    """What D and G were fed in one step: the D step's real and fake pairs, and the class codes."""
+    __tracebackhide__ = True
+    from ganlib.models.cgan import class_maps
+    from ganlib.noise import one_hot
+
+    split = next((i for i, e in enumerate(events) if e[0] == "opt_d"), None)
+    _require(split is not None, "opt_d.step() was never called: the D step must call loss_d.backward() and "
+                                "opt_d.step().")
+    d_inputs = [(x, grad) for kind, x, grad in events[:split] if kind == "D"]
+    _require(len(d_inputs) >= 2, f"D scored {len(d_inputs)} batch(es) before opt_d.step(): its step scores the "
+                                 "real images and the fakes (two calls of D, or one on both batches).")
+    c = _STEP_IMAGE[0]
+    maps = class_maps(labels, _STEP_CLASSES, *_STEP_IMAGE[1:])
+    reals = [(x, grad) for x, grad in d_inputs if x.shape == (len(x_real), c + _STEP_CLASSES, *_STEP_IMAGE[1:])
+             and torch.equal(x[:, :c], x_real)]
+    fakes = [(x, grad) for x, grad in d_inputs if not torch.equal(x[:, :c], x_real)]
+    _require(len(d_inputs) < 2 or not torch.equal(d_inputs[0][0], d_inputs[1][0]),
+             "D's inputs for real and fake are the same tensor: score the real images with their maps, "
+             "then the fakes with theirs.")
+    _require(reals, "D never scored the real images x_real (with their class maps) in its step.")
+    _require(fakes, "in its step D scored the real images twice: score the fakes G made as well.")
+    fake, fake_grad = fakes[0]
+    _require(fake.shape[0] == reals[0][0].shape[0],
+             f"fakes and reals must have equal length: {fake.shape[0]} fakes against {reals[0][0].shape[0]} reals.")
+    _require(torch.equal(reals[0][0][:, c:], maps),
+             "the real images were scored with the wrong class maps: stack each image with the maps of its "
+             "own label (labels, in order).")
+    _require(torch.equal(fake[:, c:], maps),
+             "the fakes were scored with the wrong class maps: a fake is judged with the label it was drawn "
+             "for, the same labels G received.")
+    _require(not fake_grad,
+             "in the D step the fakes still carry G's graph: use G(...).detach() there, so that loss_d trains "
+             "D only (without it, loss_d.backward() also fills G's gradients).")
+    g_inputs = [x for kind, x, _ in events if kind == "G"]
+    _require(bool(g_inputs), "G was never called.")
+    code = one_hot(labels, _STEP_CLASSES)
+    _require(all(torch.equal(x[:, _STEP_Z:], code) for x in g_inputs),
+             "G was fed the wrong one-hot part: it draws for the given labels, concat_inputs(z, "
+             "make_one_hot(labels, num_classes)), noise first.")
+    _require(all(torch.equal(x[:, :_STEP_Z], z) for x in g_inputs), "G must be fed the noise z given to the step.")
+    after = [grad for kind, _, grad in events[split + 1:] if kind == "D"]
+    _require(any(after), "after opt_d.step() D never scored fakes that carry G's graph: the G step scores "
+                         "G(...) undetached, so that loss_g reaches G.")
+
+
+def check_conditional_train_step(fn: Callable) -> None:
+    """Check ``fn(G, D, opt_g, opt_d, x_real, labels, z, num_classes)``: one conditional D step, then one G step.
+
+    G and D read combined inputs (noise with one-hot labels; images with class maps). The
+    learner's step and ganlib's ``d_step`` / ``g_step`` with conditional networks run side by
+    side on copies of two tiny networks with Adam, seeds fixed; after each of two steps every
+    weight must match. What G and D are fed is checked too: the labels, the ``.detach()`` of the
+    D step, equal numbers of reals and fakes, different inputs for real and fake.
+    """
+    from ganlib.train import d_step, g_step
+
+    G, D = _tiny_conditional_pair(0)
+    G_ref, D_ref = _Conditional(copy.deepcopy(G), False), _Conditional(copy.deepcopy(D), True)
+    events: list = []
+    G_seen, D_seen = _Recorder(G, "G", events), _Recorder(D, "D", events)
+    start_g, start_d = _states(G, D)
+    opt_g, opt_d, opt_g_ref, opt_d_ref = [torch.optim.Adam(m.parameters(), lr=0.01, betas=(0.5, 0.999))
+                                          for m in (G, D, G_ref, D_ref)]
+    opt_d.register_step_pre_hook(lambda *_: events.append(("opt_d", None, False)))
+    gen = torch.Generator().manual_seed(1)
+    for step in (1, 2):
+        events.clear()
+        x_real = torch.randn(8, *_STEP_IMAGE, generator=gen)
+        labels = torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])[torch.randperm(8, generator=gen)]
+        z = torch.randn(8, _STEP_Z, generator=gen)
+        try:
+            result = _call(fn, G_seen, D_seen, opt_g, opt_d, x_real, labels, z, _STEP_CLASSES)
+        except RuntimeError as error:
+            _require("second time" not in str(error),
+                     "loss_g.backward() found the fakes' graph already freed by loss_d.backward(): the D step "
+                     "must score G(...).detach(), so that loss_d trains D only and G's graph is kept for the G "
+                     f"step. (PyTorch said: {str(error).splitlines()[0]})")
+            raise
+        ref_d = d_step(G_ref, D_ref, opt_d_ref, x_real, z, labels)
+        ref_g = g_step(G_ref, D_ref, opt_g_ref, z, labels)
+        _check_step_inputs(events, x_real, labels, z)
+        now_g, now_d = _states(G, D)
+        ref_gs, ref_ds = _states(G_ref.net, D_ref.net)
+        if step == 1:
+            _require(not torch.equal(now_g[0], start_g[0]),
+                     "G's first-layer weights did not change: the G step must call loss_g.backward() and "
+                     "opt_g.step().")
+            _require(not torch.equal(now_d[0], start_d[0]),
+                     "D's weights did not change: the D step must call loss_d.backward() and opt_d.step().")
+            _require(_same(now_d, ref_ds),
+                     "after one step D's weights differ from the reference: the D step uses the BCE-with-logits "
+                     "D loss (the mean of the real and the fake terms) on the real and the detached fake pairs, "
+                     "it comes first, and the G step must step only opt_g.")
+            _require(_same(now_g, ref_gs),
+                     "after one step G's weights differ from the reference: do the G step after the D step, on "
+                     "fakes scored by the updated D with their class maps, with the generator loss (fakes "
+                     "called real), and zero opt_g's gradients before its backward.")
+        else:
+            _require(_same(now_d, ref_ds) and _same(now_g, ref_gs),
+                     "the first step matched but the second did not: gradients pile up between steps; call "
+                     "opt_d.zero_grad() and opt_g.zero_grad() before each backward().")
+        _require(isinstance(result, (tuple, list)) and len(result) == 2,
+                 "return the two losses as a pair: (loss_d, loss_g).")
+        got = [float(v) for v in result]
+        _require(_close(got[0], float(ref_d), 1e-4) and _close(got[1], float(ref_g), 1e-4),
+                 f"returned losses {got[0]:.4f}, {got[1]:.4f}; expected {float(ref_d):.4f}, {float(ref_g):.4f} "
+                 "(loss_d, loss_g) in that order.")
+    _no_hard_coded_cuda(fn)
     _success()
 
 

@@ -150,16 +150,18 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
     "03_conditional_gan": _COMMON | {
         "train_minutes": _positive("training time of the one-hot GAN of section 3", 3.0),
         "embedding_minutes": _positive("training time of the label-embedding GAN of section 4", 1.0),
+        "self_conditioning_minutes": _positive("training time of section 7's self-conditioned GAN (k-means not "
+                                               "counted)", 1.0, smoke=0.05),
         "max_steps": _int_or_none(1, "or stop each run after this many steps (None: the time decides)", None,
                                   smoke=10),
         "run_name": _choice(("COURSE_CGAN", "TEXTBOOK_CGAN"),
-                            "section 3's run (ganlib.runs): the course's or the course material's settings",
+                            "section 3's run (ganlib.runs): the course's or DeepLearning.AI's settings",
                             "COURSE_CGAN"),
-        "exercise_steps": _int(1, "length of each exercise's training run", 400, smoke=10),
-        "batch_size": _int(1, "batch of the exercises' runs", 64),
-        "lr": _positive("learning rate of the exercises' runs", 2e-4),
+        "exercise_steps": _int(1, "length of each worked answer's training run (section 3's run)", 400, smoke=10),
         "z_dim": _int(1, "noise length", 64),
         "num_eval_samples": _EVAL,
+        "worked_answers": Parameter(False, "True or False", lambda v: isinstance(v, bool),
+                                    "run the worked answers of the exercises (a few minutes)", smoke=True),
     },
     "04_acgan_wgan_gp_cifar10": _COMMON | {
         "train_limit": _int_or_none(10, "training images, class-balanced (None: all 50,000)", None, smoke=200),

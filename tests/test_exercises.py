@@ -388,6 +388,54 @@ def test_input_dims(capsys) -> None:
     _fails(ex.check_input_dims, lambda z_dim, shape, c: z_dim + c, "two numbers")
 
 
+def _conditional_step(*, detach=True, maps_to_d=True, one_hot_to_g=True, real_twice=False, shuffle_fake_labels=False,
+                      zero_grad=True, regenerate=False):
+    """A learner's conditional step (DeepLearning.AI's layout: G and D read combined inputs); flags make it wrong."""
+
+    def step(G, D, opt_g, opt_d, x_real, labels, z, num_classes):
+        one_hot = F.one_hot(labels, num_classes).float()
+        maps = one_hot[:, :, None, None].expand(-1, -1, *x_real.shape[2:])
+        fake_labels = labels.flip(0) if shuffle_fake_labels else labels
+        fake_maps = F.one_hot(fake_labels, num_classes).float()[:, :, None, None].expand_as(maps)
+        g_in = torch.cat([z, one_hot], 1) if one_hot_to_g else z
+
+        def d(x, m):
+            return D(torch.cat([x, m], 1) if maps_to_d else x)
+
+        if zero_grad:
+            opt_d.zero_grad()
+        x_fake = G(g_in)
+        logits_fake = d(x_real if real_twice else (x_fake.detach() if detach else x_fake), fake_maps)
+        logits_real = d(x_real, maps)
+        loss_d = (_bce(logits_real, 1.0) + _bce(logits_fake, 0.0)) / 2
+        loss_d.backward()
+        opt_d.step()
+        if zero_grad:
+            opt_g.zero_grad()
+        logits = d(G(g_in) if regenerate else x_fake, fake_maps)
+        loss_g = _bce(logits, 1.0)
+        loss_g.backward()
+        opt_g.step()
+        return loss_d.detach(), loss_g.detach()
+
+    return step
+
+
+def test_conditional_train_step(capsys) -> None:
+    ex.check_conditional_train_step(_conditional_step())
+    ex.check_conditional_train_step(_conditional_step(regenerate=True))  # fresh fakes for G: the same step
+    assert capsys.readouterr().out == "Success!\nSuccess!\n"
+    check = ex.check_conditional_train_step
+    _fails(check, _conditional_step(detach=False), "detach")
+    _fails(check, _conditional_step(detach=False, regenerate=True), "detach")
+    _fails(check, _conditional_step(maps_to_d=False), "labels were not passed")
+    _fails(check, _conditional_step(one_hot_to_g=False), "labels were not passed")
+    _fails(check, _conditional_step(real_twice=True), "real and fake are the same")
+    _fails(check, _conditional_step(shuffle_fake_labels=True), "the label it was drawn for")
+    _fails(check, _conditional_step(zero_grad=False), "zero_grad")
+    _fails(check, lambda *a: _conditional_step()(*a)[::-1], "in that order")
+
+
 # ------------------------------------------------------------------ 04
 
 def gradient_penalty(critic, x_real, x_fake):
