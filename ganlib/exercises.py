@@ -37,6 +37,7 @@ __all__ = [
     "networks_or_reference",
     "check_conv_transpose_output_size",
     "check_init_weights",
+    "check_least_squares_loss",
     "check_nearest_centre",
     "check_one_hot",
     "check_combine_vectors",
@@ -574,6 +575,64 @@ def check_init_weights(fn: Callable) -> None:
         _require(abs(mean - 1) < 0.01 and abs(std - 0.02) < 0.003,
                  f"BatchNorm weights should be drawn from N(1, 0.02), got mean {mean:.3f}, std {std:.4f}.")
         _require(torch.all(bn.bias == 0), "set BatchNorm's shift (bias) to 0: nn.init.zeros_(m.bias).")
+    _success()
+
+
+def _least_squares_reference(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float]:
+    return (0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean()).item(), (0.5 * ((fake - 1) ** 2).mean()).item()
+
+
+def check_least_squares_loss(loss: Any) -> None:
+    """Check a least-squares GAN loss (Mao et al., 2017) written as an object with two methods.
+
+    ``loss.d(logits_real, logits_fake)`` must be ``1/2 mean((D(x) - 1)^2) + 1/2 mean(D(G(z))^2)`` and
+    ``loss.g(logits_fake)`` must be ``1/2 mean((D(G(z)) - 1)^2)``, both on the raw outputs ``(n, 1)``.
+    A class (or a function that returns the object) is called first.
+    """
+    __tracebackhide__ = True
+    if isinstance(loss, type) or not (callable(getattr(loss, "d", None)) and callable(getattr(loss, "g", None))):
+        _require(callable(loss), "pass an object with methods d(logits_real, logits_fake) and g(logits_fake), "
+                                 f"e.g. LeastSquaresLoss(); got {type(loss).__name__}.")
+        loss = _call(loss)
+    _require(callable(getattr(loss, "d", None)) and callable(getattr(loss, "g", None)),
+             "the loss needs two methods: d(logits_real, logits_fake) and g(logits_fake).")
+    real = torch.tensor([[0.3], [1.7], [-0.4], [2.2], [0.9], [-1.1]], requires_grad=True)
+    fake = torch.tensor([[-0.8], [0.5], [1.4], [-2.0], [0.1], [0.7]], requires_grad=True)
+    loss_d = _scalar(_call(loss.d, real, fake), loss.d)
+    loss_g = _scalar(_call(loss.g, fake), loss.g)
+    with torch.no_grad():
+        expected_d, expected_g = _least_squares_reference(real, fake)
+        sig_d, sig_g = _least_squares_reference(torch.sigmoid(real), torch.sigmoid(fake))
+        d_mistakes = {
+            "d: real images have target 1 and fakes target 0; your targets are swapped (or the arguments are: "
+            "d(logits_real, logits_fake)).": (0.5 * (real ** 2).mean() + 0.5 * ((fake - 1) ** 2).mean()).item(),
+            "d: each squared error carries a factor 1/2 (Mao et al.'s loss): "
+            "1/2 mean((D(x) - 1)^2) + 1/2 mean(D(G(z))^2).": 2 * expected_d,
+            "d: use the raw outputs (logits); the least-squares loss has no sigmoid.": sig_d,
+            "d: average over the batch (mean), not sum.":
+                (0.5 * ((real - 1) ** 2).sum() + 0.5 * (fake ** 2).sum()).item(),
+            "d: the loss needs both terms; you only used the real images.": (0.5 * ((real - 1) ** 2).mean()).item(),
+            "d: the loss needs both terms; you only used the fakes.": (0.5 * (fake ** 2).mean()).item(),
+        }
+        g_mistakes = {
+            "g: the generator wants its fakes scored as real: target 1, (D(G(z)) - 1)^2, not D(G(z))^2.":
+                (0.5 * (fake ** 2).mean()).item(),
+            "g: minimise the distance to the real target, 1/2 mean((D(G(z)) - 1)^2), not minus D's loss.":
+                -(0.5 * (fake ** 2).mean()).item(),
+            "g: the squared error carries a factor 1/2: 1/2 mean((D(G(z)) - 1)^2).": 2 * expected_g,
+            "g: use the raw outputs (logits); the least-squares loss has no sigmoid.": sig_g,
+            "g: average over the batch (mean), not sum.": (0.5 * ((fake - 1) ** 2).sum()).item(),
+        }
+    for value, expected, mistakes, name in ((loss_d.item(), expected_d, d_mistakes, "d"),
+                                            (loss_g.item(), expected_g, g_mistakes, "g")):
+        for message, wrong in mistakes.items():
+            _require(not _close(value, wrong), message)
+        _require(_close(value, expected),
+                 f"{name}: with these logits the loss should be {expected:.5f}, got {value:.5f}.")
+    _require(loss_d.requires_grad and loss_g.requires_grad,
+             "the losses carry no gradient: don't compute them under torch.no_grad() or from .item().")
+    for method in (loss.d, loss.g):
+        _no_hard_coded_cuda(method)
     _success()
 
 

@@ -347,6 +347,43 @@ def test_init_weights(capsys) -> None:
     _fails(ex.check_init_weights, bias_kept, "shift (bias) to 0")
 
 
+class LeastSquares:
+    def d(self, real, fake):
+        return 0.5 * F.mse_loss(real, torch.ones_like(real)) + 0.5 * F.mse_loss(fake, torch.zeros_like(fake))
+
+    def g(self, fake):
+        return 0.5 * F.mse_loss(fake, torch.ones_like(fake))
+
+
+def _least_squares(d, g):
+    return type("Wrong", (), {"d": lambda self, r, f: d(r, f), "g": lambda self, f: g(f)})()
+
+
+def test_least_squares_loss(capsys) -> None:
+    ex.check_least_squares_loss(LeastSquares())
+    ex.check_least_squares_loss(LeastSquares)  # a class is made first
+    assert capsys.readouterr().out == "Success!\nSuccess!\n"
+    right_d, right_g = LeastSquares().d, LeastSquares().g
+    _fails(ex.check_least_squares_loss, _least_squares(lambda r, f: right_d(f, r), right_g), "swapped")
+    _fails(ex.check_least_squares_loss,
+           _least_squares(lambda r, f: ((r - 1) ** 2).mean() + (f ** 2).mean(), right_g), "factor 1/2")
+    _fails(ex.check_least_squares_loss,
+           _least_squares(lambda r, f: right_d(torch.sigmoid(r), torch.sigmoid(f)), right_g), "no sigmoid")
+    _fails(ex.check_least_squares_loss,
+           _least_squares(lambda r, f: 0.5 * ((r - 1) ** 2).sum() + 0.5 * (f ** 2).sum(), right_g), "not sum")
+    _fails(ex.check_least_squares_loss,
+           _least_squares(lambda r, f: 0.5 * ((r - 1) ** 2) + 0.5 * (f ** 2), right_g), "0-d tensor")
+    _fails(ex.check_least_squares_loss, _least_squares(right_d, lambda f: 0.5 * (f ** 2).mean()), "target 1")
+    _fails(ex.check_least_squares_loss, _least_squares(right_d, lambda f: ((f - 1) ** 2).mean()), "factor 1/2")
+    _fails(ex.check_least_squares_loss,
+           _least_squares(right_d, lambda f: right_g(torch.sigmoid(f))), "no sigmoid")
+    _fails(ex.check_least_squares_loss, _least_squares(right_d, lambda f: -0.5 * (f ** 2).mean()), "not minus")
+    _fails(ex.check_least_squares_loss,
+           _least_squares(lambda r, f: right_d(r, f).detach(), right_g), "no gradient")
+    _fails(ex.check_least_squares_loss, object(), "methods d(")
+    _fails(ex.check_least_squares_loss, _least_squares(lambda r, f: None, right_g), "returned None")
+
+
 # ------------------------------------------------------------------ 03
 
 def test_nearest_centre(capsys) -> None:

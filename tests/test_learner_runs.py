@@ -14,7 +14,7 @@ from ganlib.runs import COURSE_ACGAN, RUNS, TEXTBOOK_MLP_GAN
 REPO = Path(__file__).resolve().parent.parent
 # notebook -> (its default run, the textbook run it compares with)
 NOTEBOOK_RUNS = {"01_basic_gan": ("COURSE_MLP_GAN", "TEXTBOOK_MLP_GAN"),
-                 "02_dcgan": ("SELF_CONDITIONED_DCGAN", "TEXTBOOK_DCGAN"),
+                 "02_dcgan": ("COURSE_DCGAN", None),  # its textbook run is a recorded failure, not timed alike
                  "03_conditional_gan": ("COURSE_CGAN", "TEXTBOOK_CGAN")}
 
 
@@ -36,7 +36,8 @@ def _parameters(notebook: str) -> dict:
 def test_notebook_defaults_are_their_named_runs(notebook):
     own, textbook = NOTEBOOK_RUNS[notebook]
     params = _parameters(notebook)
-    assert params["run_name"] == own and params["train_minutes"] == RUNS[own].minutes == RUNS[textbook].minutes
+    assert params["run_name"] == own and params["train_minutes"] == RUNS[own].minutes
+    assert textbook is None or RUNS[textbook].minutes == RUNS[own].minutes
 
 
 def test_notebook_04_parameters_are_its_run():

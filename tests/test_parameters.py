@@ -66,7 +66,7 @@ def test_smoke_values_are_valid_and_differ_from_defaults(notebook: str) -> None:
      "'COURSE_MLP_GAN'?)"),
     ("01_basic_gan", "betas", (0.5, 1.5), "two numbers in [0, 1)"),
     ("01_basic_gan", "lr", float("nan"), "a number > 0"),
-    ("02_dcgan", "run_name", "improved", "one of 'SELF_CONDITIONED_DCGAN', 'COURSE_DCGAN', 'TEXTBOOK_DCGAN'"),
+    ("02_dcgan", "run_name", "improved", "one of 'COURSE_DCGAN', 'TEXTBOOK_DCGAN'"),
     ("03_conditional_gan", "train_minutes", 0, "a number > 0"),
     ("04_acgan_wgan_gp_cifar10", "own_gan_ema", 1.0, "None or a number in (0, 1)"),
     ("04_acgan_wgan_gp_cifar10", "train_limit", 5, "None or an int >= 10"),
