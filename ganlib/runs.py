@@ -183,8 +183,9 @@ recall 0.82 after 3,000 steps; gamma 1 was 3-5 FD points behind); 4 minutes on 2
 SELF_CONDITIONED_DCGAN = Run(_conditional(OneHotConditionalGenerator, OneHotConditionalDiscriminator, 20),
                              partial(gan_step, loss=SMOOTHED, mismatch_weight=1.0), lr=5e-4, lr_d=1e-3,
                              batch_size=64, ema_decay=0.99, clusters=20, minutes=3.0)
-"""Notebook 02's current default: notebook 03's conditional run on 20 k-means clusters of the
-images instead of labels (FD 1.12 after 3 minutes; :mod:`ganlib.clusters`)."""
+"""Notebook 03's optional closing section, a conditional GAN without labels: notebook 03's
+conditional run on 20 k-means clusters of the images instead of labels (FD 1.12 after 3 minutes;
+:mod:`ganlib.clusters`)."""
 
 # --- notebook 03: the conditional GAN ----------------------------------------------------------
 TEXTBOOK_CGAN = Run(CGAN_ONEHOT_NETWORKS, gan_step, lr=2e-4, batch_size=128, minutes=3.0)
