@@ -218,6 +218,7 @@ class LivePlot:
             else:
                 ax.grid(alpha=0.3)
                 ax.set_xlabel("step", fontsize=9)
+                ax.set_ylabel("loss (mean over the log window)" if name == "losses" else "value", fontsize=9)
                 ax.set_title(name, fontsize=9)
                 self._artists[name] = {}
         self._figure = figure
@@ -256,6 +257,9 @@ class LivePlot:
                 target = self._artists["quality_ax_right"] if fraction else ax
                 (lines[key],) = target.plot([], [], marker="o", markersize=3, linewidth=1.2,
                                             color=f"C{len(lines) + 2}")
+                # Each axis names the measures drawn on it (FD on the left, shares on the right).
+                names = [k for k, line in lines.items() if line.axes is target]
+                target.set_ylabel(", ".join(names) + (" (0 to 1)" if fraction else ""), fontsize=9)
             lines[key].set_data(steps, values)
             latest = next((v for v in reversed(values) if not math.isnan(v)), math.nan)
             lines[key].set_label(f"{key} {latest:.3g}")
