@@ -308,6 +308,34 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.allclose(x, y, atol=1e-6, rtol=1e-5) for x, y in zip(a, b))
 
 
+def _require_matches_reference(step: int, start: tuple, now: tuple, ref: tuple, result: Any, ref_losses: tuple,
+                               *, d_hint: str, g_hint: str) -> None:
+    """After the learner's training step number ``step`` (1 or 2): weights and losses as the reference's.
+
+    ``start``, ``now`` and ``ref`` are ``(G's weights, D's weights)`` before any step, now, and
+    the reference's now; ``ref_losses`` is the reference's ``(loss_d, loss_g)``.
+    """
+    (start_g, start_d), (now_g, now_d), (ref_g, ref_d) = start, now, ref
+    if step == 1:
+        _require(not torch.equal(now_g[0], start_g[0]),
+                 "G's first-layer weights did not change: the G step must call loss_g.backward() and opt_g.step().")
+        _require(not torch.equal(now_d[0], start_d[0]),
+                 "D's weights did not change: the D step must call loss_d.backward() and opt_d.step().")
+        _require(_same(now_d, ref_d), "after one step D's weights differ from the reference: " + d_hint)
+        _require(_same(now_g, ref_g), "after one step G's weights differ from the reference: " + g_hint)
+    else:
+        # Only a missing zero_grad makes the first step match and the second differ.
+        _require(_same(now_d, ref_d) and _same(now_g, ref_g),
+                 "the first step matched but the second did not: gradients pile up between steps; call "
+                 "opt_d.zero_grad() and opt_g.zero_grad() before each backward().")
+    _require(isinstance(result, (tuple, list)) and len(result) == 2,
+             "return the two losses as a pair: (loss_d, loss_g).")
+    got, want = [float(v) for v in result], [float(v) for v in ref_losses]
+    _require(_close(got[0], want[0], 1e-4) and _close(got[1], want[1], 1e-4),
+             f"returned losses {got[0]:.4f}, {got[1]:.4f}; expected {want[0]:.4f}, {want[1]:.4f} "
+             "(loss_d, loss_g) in that order.")
+
+
 def check_train_step(fn: Callable) -> None:
     """Check ``fn(G, D, opt_g, opt_d, x_real, z)``: one D step then one G step, like ganlib's.
 
@@ -326,28 +354,11 @@ def check_train_step(fn: Callable) -> None:
         ref_d, ref_g = _reference_train_step(G_ref, D_ref, opts[2], opts[3], x_real, z)
         now_g, now_d = _states(G, D)
         ref_gs, ref_ds = _states(G_ref, D_ref)
-        if step == 1:
-            _require(not torch.equal(now_g[0], start_g[0]),
-                     "G's first-layer weights did not change: the G step must call loss_g.backward() and opt_g.step().")
-            _require(not torch.equal(now_d[0], start_d[0]),
-                     "D's weights did not change: the D step must call loss_d.backward() and opt_d.step().")
-            _require(_same(now_d, ref_ds),
-                     "after one step D's weights differ from the reference: the D step uses the D loss on x_real "
-                     "and G(z).detach(), it comes first, and the G step must step only opt_g.")
-            _require(_same(now_g, ref_gs),
-                     "after one step G's weights differ from the reference: do the G step after the D step, on "
-                     "fresh fakes G(z) scored by the updated D, with the generator loss, and zero opt_g's "
-                     "gradients before its backward.")
-        else:
-            _require(_same(now_d, ref_ds) and _same(now_g, ref_gs),
-                     "the first step matched but the second did not: gradients pile up between steps; call "
-                     "opt_d.zero_grad() and opt_g.zero_grad() before each backward().")
-        _require(isinstance(result, (tuple, list)) and len(result) == 2,
-                 "return the two losses as a pair: (loss_d, loss_g).")
-        got = [float(v) for v in result]
-        _require(_close(got[0], float(ref_d), 1e-4) and _close(got[1], float(ref_g), 1e-4),
-                 f"returned losses {got[0]:.4f}, {got[1]:.4f}; expected {float(ref_d):.4f}, {float(ref_g):.4f} "
-                 "(loss_d, loss_g) in that order.")
+        _require_matches_reference(step, (start_g, start_d), (now_g, now_d), (ref_gs, ref_ds), result, (ref_d, ref_g),
+                                   d_hint="the D step uses the D loss on x_real and G(z).detach(), it comes first, "
+                                          "and the G step must step only opt_g.",
+                                   g_hint="do the G step after the D step, on fresh fakes G(z) scored by the updated "
+                                          "D, with the generator loss, and zero opt_g's gradients before its backward.")
     _success()
 
 
@@ -855,30 +866,13 @@ def check_conditional_train_step(fn: Callable) -> None:
         _check_step_inputs(events, x_real, labels, z)
         now_g, now_d = _states(G, D)
         ref_gs, ref_ds = _states(G_ref.net, D_ref.net)
-        if step == 1:
-            _require(not torch.equal(now_g[0], start_g[0]),
-                     "G's first-layer weights did not change: the G step must call loss_g.backward() and "
-                     "opt_g.step().")
-            _require(not torch.equal(now_d[0], start_d[0]),
-                     "D's weights did not change: the D step must call loss_d.backward() and opt_d.step().")
-            _require(_same(now_d, ref_ds),
-                     "after one step D's weights differ from the reference: the D step uses the BCE-with-logits "
-                     "D loss (the mean of the real and the fake terms) on the real and the detached fake pairs, "
-                     "it comes first, and the G step must step only opt_g.")
-            _require(_same(now_g, ref_gs),
-                     "after one step G's weights differ from the reference: do the G step after the D step, on "
-                     "fakes scored by the updated D with their class maps, with the generator loss (fakes "
-                     "called real), and zero opt_g's gradients before its backward.")
-        else:
-            _require(_same(now_d, ref_ds) and _same(now_g, ref_gs),
-                     "the first step matched but the second did not: gradients pile up between steps; call "
-                     "opt_d.zero_grad() and opt_g.zero_grad() before each backward().")
-        _require(isinstance(result, (tuple, list)) and len(result) == 2,
-                 "return the two losses as a pair: (loss_d, loss_g).")
-        got = [float(v) for v in result]
-        _require(_close(got[0], float(ref_d), 1e-4) and _close(got[1], float(ref_g), 1e-4),
-                 f"returned losses {got[0]:.4f}, {got[1]:.4f}; expected {float(ref_d):.4f}, {float(ref_g):.4f} "
-                 "(loss_d, loss_g) in that order.")
+        _require_matches_reference(step, (start_g, start_d), (now_g, now_d), (ref_gs, ref_ds), result, (ref_d, ref_g),
+                                   d_hint="the D step uses the BCE-with-logits D loss (the mean of the real and the "
+                                          "fake terms) on the real and the detached fake pairs, it comes first, and "
+                                          "the G step must step only opt_g.",
+                                   g_hint="do the G step after the D step, on fakes scored by the updated D with their "
+                                          "class maps, with the generator loss (fakes called real), and zero opt_g's "
+                                          "gradients before its backward.")
     _no_hard_coded_cuda(fn)
     _success()
 
