@@ -9,7 +9,7 @@ scripts, the benchmark and the weights manifest (``"run"``) all point at these n
     gan = run.build(device, seed=0)               # networks, optimizers, EMA, step
     fit(gan, TensorBatches(x, y, batch_size=run.batch_size), num_steps)
 
-``TEXTBOOK_*`` runs use the course material's plain settings; ``COURSE_*`` runs are the ones the
+``TEXTBOOK_*`` runs use the plain settings of DeepLearning.AI's GANs Specialization; ``COURSE_*`` runs are the ones the
 notebooks train by default; the other names list what they add (R1, EMA, the mismatch update).
 """
 
@@ -144,7 +144,7 @@ MLP_NETWORKS = Networks(MLPGenerator, MLPDiscriminator, {"z_dim": 64}, scale="un
 DCGAN_NETWORKS = Networks(DCGANGenerator, DCGANDiscriminator, {"z_dim": 64, "image_channels": 1, "hidden_dim": 64},
                           {"image_channels": 1, "hidden_dim": 64}, dcgan_init=True)
 # Half the width (twice the steps per minute) and a discriminator that scores each image on its
-# own: with BatchNorm's, every short unconditional run probed stalled for 1,500-2,500 steps.
+# own: with BatchNorm's, short unconditional runs stall for 1,500-2,500 steps (benchmarks/README.md).
 DCGAN_PER_IMAGE_NETWORKS = Networks(DCGANGenerator, DCGANDiscriminator,
                                     {"z_dim": 64, "image_channels": 1, "hidden_dim": 32},
                                     {"image_channels": 1, "hidden_dim": 32, "norm": "image"}, dcgan_init=True)
@@ -155,7 +155,7 @@ SMOOTHED = BCELoss(real_target=0.9)  # one-sided label smoothing
 
 # --- notebook 01: the MLP GAN ------------------------------------------------------------------
 TEXTBOOK_MLP_GAN = Run(MLP_NETWORKS, gan_step, lr=1e-5, betas=(0.9, 0.999), batch_size=128, minutes=3.0)
-"""The course material's settings: Adam lr 1e-5 with default betas, plain BCE (ships ``mlp_gan_mnist_plain``)."""
+"""DeepLearning.AI's settings: Adam lr 1e-5 with default betas, plain BCE (ships ``mlp_gan_mnist_plain``)."""
 
 MLP_GAN_R1_EMA = Run(MLP_NETWORKS, partial(gan_step, loss=SMOOTHED, r1_gamma=1.0), lr=2e-4, batch_size=128,
                      ema_decay=0.998)
@@ -164,11 +164,11 @@ without which this faster setting collapsed onto a few digits."""
 
 COURSE_MLP_GAN = replace(MLP_GAN_R1_EMA, lr_d=8e-4, ema_decay=0.99, minutes=3.0)
 """Notebook 01's run: as :data:`MLP_GAN_R1_EMA` with a 4x faster discriminator and an EMA short
-enough for 3 minutes (FD 2.6, recall 0.90 after 3 minutes on 2 cores)."""
+enough for 3 minutes (FD 1.5-2.1, recall about 0.9 after 3 minutes on a 2-core CPU, 2,000 samples)."""
 
 # --- notebook 02: the DCGAN --------------------------------------------------------------------
 TEXTBOOK_DCGAN = Run(DCGAN_NETWORKS, gan_step, lr=2e-4, batch_size=128, minutes=3.0)
-"""The course material's settings: the DCGAN paper's Adam and BatchNorm (ships ``dcgan_mnist_plain``)."""
+"""DeepLearning.AI's settings: the DCGAN paper's Adam and BatchNorm (ships ``dcgan_mnist_plain``)."""
 
 DCGAN_R1_EMA = Run(DCGAN_NETWORKS, partial(gan_step, loss=SMOOTHED, r1_gamma=1.0), lr=2e-4, batch_size=64,
                    ema_decay=0.998)
@@ -189,7 +189,7 @@ conditional run on 20 k-means clusters of the images instead of labels (FD 1.12 
 
 # --- notebook 03: the conditional GAN ----------------------------------------------------------
 TEXTBOOK_CGAN = Run(CGAN_ONEHOT_NETWORKS, gan_step, lr=2e-4, batch_size=128, minutes=3.0)
-"""The course material's settings on the one-hot pair (about 82 % class accuracy; ships
+"""DeepLearning.AI's settings on the one-hot pair (about 82 % class accuracy; ships
 ``cgan_onehot_mnist_plain``)."""
 
 CGAN_ONEHOT_MISMATCH_EMA = Run(CGAN_ONEHOT_NETWORKS, partial(gan_step, loss=SMOOTHED, mismatch_weight=1.0),
