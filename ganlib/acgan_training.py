@@ -147,12 +147,12 @@ def acgan_step(
         gp_every: a lazy penalty: compute it on one critic step in ``gp_every`` only, weighted
             by ``lambda_gp * gp_every`` so that its average pull is unchanged (1: every step,
             as in the course). The penalty's double backward is the dearest part of the step.
-        n_critic: critic updates per generator update (1 in the course material; 5 in the
+        n_critic: critic updates per generator update (1 in the UIUC assignment; 5 in the
             WGAN-GP paper). Each call is one critic update on one batch.
         g_class_weight: weight of the generator's class loss beside its adversarial loss
-            (1 in the course material).
-        d_fake_class_weight: weight of the critic's class loss on fakes (1 in the course
-            material; 0 trains the class head on real images only). ``loss_d_class`` is
+            (1 in the UIUC assignment).
+        d_fake_class_weight: weight of the critic's class loss on fakes (1 in the UIUC
+            assignment's loss; 0 trains the class head on real images only). ``loss_d_class`` is
             logged unweighted.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the networks' forward and backward
             passes in bfloat16 autocast (see :func:`ganlib.utils.fast_autocast_dtype`); losses

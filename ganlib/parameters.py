@@ -121,7 +121,7 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
         "train_minutes": _positive("training time of section 7 (evaluation not counted)", 3.0),
         "max_steps": _int_or_none(1, "or stop after this many steps (None: the time decides)", None, smoke=20),
         "run_name": _choice(("COURSE_MLP_GAN", "TEXTBOOK_MLP_GAN"),
-                            "section 7's run (ganlib.runs): the course's or the course material's settings",
+                            "section 7's run (ganlib.runs): the course's or DeepLearning.AI's settings",
                             "COURSE_MLP_GAN"),
         "batch_size": _int(1, "batch of the hand-made steps of sections 5-6 and the exercises", 128, smoke=64),
         "z_dim": _int(1, "noise length", 64),

@@ -52,7 +52,7 @@ TRAINING_COMMANDS = {
     "cifar10_critic_classifier": "python maintainer/train_cifar10_classifier.py --model critic",
     "cifar10_evaluator": "python maintainer/train_cifar10_classifier.py --model evaluator",
     "acgan_cifar10": "python maintainer/train_acgan_cifar10.py",
-    # The course material's textbook run, trained as long as the notebook's own run (its comparison).
+    # DeepLearning.AI's textbook run, trained as long as the notebook's own run (its comparison).
     "mlp_gan_mnist_plain": "python maintainer/record_learner_runs.py --models mlp_gan_mnist",
     "dcgan_mnist_plain": "python maintainer/record_learner_runs.py --models dcgan_mnist",
     "cgan_onehot_mnist_plain": "python maintainer/record_learner_runs.py --models cgan_onehot_mnist",

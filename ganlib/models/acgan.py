@@ -30,7 +30,7 @@ from torch import nn
 
 from ganlib.models._checks import check_images, check_noise
 
-WIDTH = 196  # channels of every hidden layer, as in the course material
+WIDTH = 196  # channels of every hidden layer, as in the UIUC ACGAN/WGAN-GP assignment
 RESOLUTIONS = (4, 8, 16, 32)  # the sizes a per-resolution `width` tuple refers to, in order
 CRITIC_STRIDES = (1, 2, 1, 2, 1, 1, 1, 2)  # 32 -> 32, 16, 16, 8, 8, 8, 8, 4
 
