@@ -29,8 +29,13 @@ from torch import nn
 
 from ganlib.classifier import evaluate_accuracy, predict
 from ganlib.data.scaling import Scale, to_unit_range
+from ganlib.knn_metrics import density_coverage, precision_recall
+from ganlib.metric_inputs import check_features, check_images
 from ganlib.pretrained import EVALUATORS, load_pretrained
 from ganlib.sampling import sample_balanced
+
+__all__ = ["class_accuracy", "density_coverage", "evaluate_generator", "features", "frechet_distance",
+           "load_evaluator", "per_class_accuracy", "precision_recall", "real_vs_real_fd", "sample_diversity"]
 
 
 def load_evaluator(dataset: str, device: torch.device | str | None = None) -> nn.Module:
@@ -43,35 +48,6 @@ def load_evaluator(dataset: str, device: torch.device | str | None = None) -> nn
     from ganlib.data import dataset_key  # the data package is only needed to spell the name
 
     return load_pretrained(EVALUATORS[dataset_key(dataset)], device)
-
-
-def _check_images(images: torch.Tensor, name: str = "images") -> None:
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.dim() != 4:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"{name} must be a float tensor of shape (n, C, H, W), got {shape}.")
-    if images.shape[0] == 0:
-        raise ValueError(f"{name} is empty; pass at least one image.")
-    _check_finite(images, name, "images")
-
-
-def _check_features(feats: torch.Tensor, name: str, min_rows: int = 2) -> None:
-    if not isinstance(feats, torch.Tensor) or feats.dim() != 2:
-        shape = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
-        raise ValueError(f"{name} must be a 2-D tensor of shape (n, d), got {shape}.")
-    if feats.shape[0] < min_rows:
-        raise ValueError(f"{name} needs at least {min_rows} rows, got {feats.shape[0]}.")
-    _check_finite(feats, name, "rows")
-
-
-def _check_finite(values: torch.Tensor, name: str, what: str) -> None:
-    """One clear error for NaN or infinite inputs, before any feature or distance is computed."""
-    bad = ~torch.isfinite(values.detach()).flatten(1).all(dim=1)
-    if bool(bad.any()):
-        raise ValueError(
-            f"{name} holds NaN or infinite values in {int(bad.sum())} of {values.shape[0]} {what}; no metric "
-            "is computed on them. A generator that outputs NaN has usually diverged: check its losses, "
-            "restart from its last good checkpoint with a lower learning rate, or check the noise it was given."
-        )
 
 
 @torch.no_grad()
@@ -88,7 +64,7 @@ def features(evaluator: nn.Module, images: torch.Tensor, *, scale: Scale = "unit
     Returns:
         Float64 tensor ``(n, feature_dim)`` on the CPU.
     """
-    _check_images(images)
+    check_images(images)
     evaluator.eval()
     device = next(evaluator.parameters()).device
     chunks = [evaluator.features(to_unit_range(images[i:i + batch_size].to(device), scale)).double().cpu()
@@ -123,8 +99,8 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     Returns:
         The distance (>= 0; 0 for identical sets).
     """
-    _check_features(feats_a, "feats_a")
-    _check_features(feats_b, "feats_b")
+    check_features(feats_a, "feats_a")
+    check_features(feats_b, "feats_b")
     if feats_a.shape[1] != feats_b.shape[1]:
         raise ValueError(
             f"feature sets must have the same width, got {feats_a.shape[1]} and {feats_b.shape[1]}; "
@@ -137,98 +113,6 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     trace_root = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     distance = (mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * trace_root
     return max(float(distance), 0.0)
-
-
-def _kth_neighbour_radii(feats: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
-    """Distance from each row to its k-th nearest other row: ``(n,)``."""
-    radii = []
-    for i in range(0, feats.shape[0], chunk):
-        dist = torch.cdist(feats[i:i + chunk], feats)
-        radii.append(dist.kthvalue(k + 1, dim=1).values)  # k + 1: the nearest is the row itself
-    return torch.cat(radii)
-
-
-def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
-    """Whether each point lies within ``radii[j]`` of some ``centres[j]``: bool ``(n,)``."""
-    inside = []
-    for i in range(0, points.shape[0], chunk):
-        dist = torch.cdist(points[i:i + chunk], centres)
-        inside.append((dist <= radii[None, :]).any(dim=1))
-    return torch.cat(inside)
-
-
-def precision_recall(real_feats: torch.Tensor, fake_feats: torch.Tensor, *, k: int = 5,
-                     chunk: int = 1000) -> tuple[float, float]:
-    """Improved precision and recall (Kynkaanniemi et al., 2019) by k nearest neighbours.
-
-    Each set's manifold is the union of balls around its points, each ball reaching the
-    point's k-th nearest neighbour in the same set.
-
-    Args:
-        real_feats: ``(n, d)`` features of real images, ``n > k``.
-        fake_feats: ``(m, d)`` features of generated images, ``m > k``.
-        k: neighbourhood size (5 in the paper).
-        chunk: rows per distance block (bounds memory to ``chunk * max(n, m)`` floats).
-
-    Returns:
-        ``(precision, recall)``, each in [0, 1].
-    """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}.")
-    _check_features(real_feats, "real_feats", k + 1)
-    _check_features(fake_feats, "fake_feats", k + 1)
-    if real_feats.shape[1] != fake_feats.shape[1]:
-        raise ValueError(
-            f"feature sets must have the same width, got {real_feats.shape[1]} and {fake_feats.shape[1]}."
-        )
-    real, fake = real_feats.float(), fake_feats.float()
-    real_radii = _kth_neighbour_radii(real, k, chunk)
-    fake_radii = _kth_neighbour_radii(fake, k, chunk)
-    precision = _inside_any_ball(fake, real, real_radii, chunk).float().mean()
-    recall = _inside_any_ball(real, fake, fake_radii, chunk).float().mean()
-    return float(precision), float(recall)
-
-
-def density_coverage(real_feats: torch.Tensor, fake_feats: torch.Tensor, *, k: int = 5,
-                     chunk: int = 1000) -> tuple[float, float]:
-    """Density and coverage (Naeem et al., 2020) by k nearest neighbours of the real features.
-
-    Both use only the balls around the real points, each reaching the point's k-th nearest
-    neighbour among the real points; the generated set's own balls (which recall uses, and
-    which a few outlying fakes blow up) play no part.
-
-    - density: ``1/(k m) * sum over fakes of the number of real balls holding the fake``.
-      About 1 when the fakes are distributed like the real data, below 1 when they sit
-      outside it, above 1 when they crowd its densest regions; not capped at 1.
-    - coverage: the fraction of real points whose ball holds at least one fake: how much
-      of the real data the generator reaches (diversity), in [0, 1].
-
-    Args:
-        real_feats: ``(n, d)`` features of real images, ``n > k``.
-        fake_feats: ``(m, d)`` features of generated images, ``m >= 1``.
-        k: neighbourhood size (5 in the paper).
-        chunk: rows per distance block (bounds memory to ``chunk * max(n, m)`` floats).
-
-    Returns:
-        ``(density, coverage)``: density >= 0, coverage in [0, 1].
-    """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}.")
-    _check_features(real_feats, "real_feats", k + 1)
-    _check_features(fake_feats, "fake_feats", 1)
-    if real_feats.shape[1] != fake_feats.shape[1]:
-        raise ValueError(
-            f"feature sets must have the same width, got {real_feats.shape[1]} and {fake_feats.shape[1]}."
-        )
-    real, fake = real_feats.float(), fake_feats.float()
-    radii = _kth_neighbour_radii(real, k, chunk)
-    balls_per_fake = torch.cat([(torch.cdist(fake[i:i + chunk], real) <= radii[None, :]).sum(dim=1)
-                                for i in range(0, fake.shape[0], chunk)])
-    nearest_fake = torch.cat([torch.cdist(real[i:i + chunk], fake).min(dim=1).values
-                              for i in range(0, real.shape[0], chunk)])
-    density = balls_per_fake.double().mean() / k
-    coverage = (nearest_fake <= radii).double().mean()
-    return float(density), float(coverage)
 
 
 def class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
@@ -245,7 +129,7 @@ def class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch.Ten
     Returns:
         Accuracy in [0, 1] (:func:`ganlib.classifier.evaluate_accuracy` on the rescaled images).
     """
-    _check_images(images)
+    check_images(images)
     if not isinstance(labels, torch.Tensor) or labels.shape != (images.shape[0],):
         shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
         raise ValueError(f"labels must have shape ({images.shape[0]},), one per image, got {shape}.")
@@ -269,7 +153,7 @@ def per_class_accuracy(evaluator: nn.Module, images: torch.Tensor, labels: torch
     Returns:
         Float tensor ``(num_classes,)`` on the CPU, each entry in [0, 1].
     """
-    _check_images(images)
+    check_images(images)
     labels = labels.cpu()
     counts = torch.bincount(labels, minlength=num_classes)
     if labels.shape != (images.shape[0],) or counts.numel() != num_classes or (counts == 0).any():
@@ -312,12 +196,12 @@ def evaluate_generator(model: nn.Module, evaluator: nn.Module, real_images: torc
         conditional generator (and ``"per_class_accuracy"``, ``"density"`` and ``"coverage"``
         when asked).
     """
-    _check_images(real_images, "real_images")
+    check_images(real_images, "real_images")
     if per_class and not num_classes:
         raise ValueError("per_class needs num_classes: it is only defined for a conditional generator.")
     fakes, labels = sample_balanced(model, num_samples, z_dim, num_classes=num_classes, generator=generator,
                                     batch_size=batch_size, use_batch_stats=use_batch_stats)
-    _check_images(fakes, "The generator's samples")
+    check_images(fakes, "The generator's samples")
     real = real_features if real_features is not None else features(evaluator, real_images, batch_size=batch_size)
     fake = features(evaluator, fakes, scale=scale, batch_size=batch_size)
     precision, recall = precision_recall(real, fake, k=k)
@@ -366,6 +250,6 @@ def real_vs_real_fd(evaluator: nn.Module, train_images: torch.Tensor, test_image
     Returns:
         The Frechet distance a perfect generator would score, up to sampling noise.
     """
-    _check_images(train_images, "train_images")
+    check_images(train_images, "train_images")
     index = torch.randperm(train_images.shape[0], generator=generator)[:num_samples]
     return frechet_distance(features(evaluator, train_images[index]), features(evaluator, test_images))
