@@ -408,12 +408,7 @@ def _check_generator_at(fn: Callable, z_dim: int, im_dim: int, hidden_dim: int) 
     _require(bool(layers) and type(layers[-1]) is nn.Sigmoid,
              "Make sure to end with a sigmoid (nn.Sigmoid()): the images are in [0, 1], like the data; "
              f"your last layer is {type(layers[-1]).__name__ if layers else 'missing'}.")
-    _require(len(linears) <= len(want), f"a block too many: the generator has {len(want) - 1} generator blocks "
-             f"(hidden_dim x1, x2, x4, x8) and one last nn.Linear, {len(want)} Linear layers in all; "
-             f"yours has {len(linears)}.")
-    _require(len(linears) >= len(want), f"a block too few: the generator has {len(want) - 1} generator blocks "
-             f"(hidden_dim x1, x2, x4, x8) and one last nn.Linear, {len(want)} Linear layers in all; "
-             f"yours has {len(linears)}.")
+    _require_block_count(linears, want, "the generator has {} generator blocks (hidden_dim x1, x2, x4, x8)")
     last = layers[layers.index([m for m in layers if isinstance(m, nn.Linear)][-1]):]
     _require(not any(isinstance(m, nn.BatchNorm1d) for m in last) and len(last) == 2,
              "the last layer is a plain nn.Linear(hidden_dim * 8, im_dim) followed by nn.Sigmoid(): no BatchNorm "
@@ -437,6 +432,13 @@ def _check_generator_at(fn: Callable, z_dim: int, im_dim: int, hidden_dim: int) 
                  "with ganlib's weights your generator gives other outputs: the layers must come in the order "
                  "Linear, BatchNorm1d, ReLU in each block, then Linear, Sigmoid.")
     return net
+
+
+def _require_block_count(linears: list, want: list, blocks: str) -> None:
+    """The learner's network has as many Linear layers as the reference: one per block, plus the last."""
+    for wrong, word in ((len(linears) > len(want), "many"), (len(linears) < len(want), "few")):
+        _require(not wrong, f"a block too {word}: {blocks.format(len(want) - 1)} and one last nn.Linear, "
+                            f"{len(want)} Linear layers in all; yours has {len(linears)}.")
 
 
 def check_build_generator(fn: Callable) -> None:
@@ -469,12 +471,7 @@ def _check_discriminator_at(fn: Callable, im_dim: int, hidden_dim: int) -> nn.Mo
     _require(bool(layers) and isinstance(layers[-1], nn.Linear),
              "the last layer is a plain nn.Linear(hidden_dim, 1), not a discriminator block (no LeakyReLU after "
              f"it); your layers end with {type(layers[-1]).__name__ if layers else 'nothing'}.")
-    _require(len(linears) <= len(want), f"a block too many: the discriminator has {len(want) - 1} blocks "
-             f"(hidden_dim x4, x2, x1) and one last nn.Linear, {len(want)} Linear layers in all; "
-             f"yours has {len(linears)}.")
-    _require(len(linears) >= len(want), f"a block too few: the discriminator has {len(want) - 1} blocks "
-             f"(hidden_dim x4, x2, x1) and one last nn.Linear, {len(want)} Linear layers in all; "
-             f"yours has {len(linears)}.")
+    _require_block_count(linears, want, "the discriminator has {} blocks (hidden_dim x4, x2, x1)")
     if linears != want and linears[0] == (784, 512):
         raise ExerciseError(f"use the arguments: with {sizes} the Linear sizes should be {want}, got {linears} "
                             "(784 and 128 are only the defaults).")
