@@ -70,6 +70,12 @@ def make_tiny_mnist(root: Path, n_train: int = 40, n_test: int = 20) -> dict[str
 
 
 @pytest.fixture
+def idx_writer():
+    """:func:`write_idx` itself (a fixture, since ``from conftest import`` may find tests/browser's)."""
+    return write_idx
+
+
+@pytest.fixture
 def tiny_mnist_writer():
     """:func:`make_tiny_mnist` itself, for other sizes.
 

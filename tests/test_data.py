@@ -206,11 +206,10 @@ def test_mnist_label_out_of_range_is_refused_at_load_time(tiny_mnist_root: Path)
     assert "label 200 at position 7" in message and "0..9" in message
 
 
-def test_mnist_counts_must_agree(tiny_mnist_root: Path) -> None:
+def test_mnist_counts_must_agree(tiny_mnist_root: Path, idx_writer) -> None:
     import numpy as np
-    from conftest import write_idx  # noqa: E402 - the fixture module's helper
 
     path = tiny_mnist_root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
-    write_idx(path, np.zeros(5, np.uint8))
+    idx_writer(path, np.zeros(5, np.uint8))
     with pytest.raises(ValueError, match="holds 5 labels but"):
         load_mnist(tiny_mnist_root, download=False)
