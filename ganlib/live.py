@@ -238,11 +238,22 @@ class LivePlot:
             if key in ("step", "seconds"):
                 continue
             if key not in lines:
-                (lines[key],) = ax.plot([], [], label=key, linewidth=1.2)
-                ax.legend(fontsize=8, loc="upper right")
+                # Accuracies (e.g. the ACGAN critic's acc_real / acc_fake) are not losses: own axis.
+                target = ax
+                if key.startswith("acc"):
+                    if "losses_ax_right" not in self._artists:
+                        self._artists["losses_ax_right"] = ax.twinx()
+                        self._artists["losses_ax_right"].set_ylabel("accuracy (0 to 1)", fontsize=9)
+                    target = self._artists["losses_ax_right"]
+                (lines[key],) = target.plot([], [], label=key, linewidth=1.2, linestyle=":" if target is not ax
+                                            else "-", color=f"C{len(lines)}")
+                handles = list(lines.values())
+                ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
             lines[key].set_data(steps, values)
-        ax.relim()
-        ax.autoscale_view()
+        for target in (ax, self._artists.get("losses_ax_right")):
+            if target is not None:
+                target.relim()
+                target.autoscale_view()
 
     def _update_quality(self) -> None:
         ax, lines = self._artists["quality_ax"], self._artists["quality"]
