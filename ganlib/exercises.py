@@ -1003,6 +1003,13 @@ def _modules(net: nn.Module, kind: type) -> list[nn.Module]:
     return [m for m in net.modules() if isinstance(m, kind)]
 
 
+def _require_same_count(net: nn.Module, reference: nn.Module, name: str, width: int, hint: str) -> None:
+    """The learner's ``name`` at ``width`` has as many parameters as ganlib's ``reference``."""
+    _require(_count(net) == _count(reference),
+             f"at width {width} your {name} has {_count(net):,} parameters, ganlib's {_count(reference):,}: "
+             + ("did you hard-code 196 instead of using width? " if width != 196 else "") + hint)
+
+
 def check_critic_class(cls: Callable) -> None:
     """Check a critic class ``cls(num_classes=10, width=196)``: notebook 04's layer table, ganlib's weights load."""
     from ganlib.models import ACGANCritic  # here, not at the top: the checks of other notebooks need no models
@@ -1051,10 +1058,7 @@ def check_critic_class(cls: Callable) -> None:
                  f"for 3 images forward must return a score (3, 1) and logits (3, 10), got "
                  f"{tuple(out[0].shape)} and {tuple(out[1].shape)}.")
         reference = ACGANCritic(num_classes=10, width=width)
-        _require(_count(critic) == _count(reference),
-                 f"at width {width} your critic has {_count(critic):,} parameters, ganlib's {_count(reference):,}: "
-                 + ("did you hard-code 196 instead of using width? " if width != 196 else "")
-                 + "compare each layer with the table.")
+        _require_same_count(critic, reference, "critic", width, "compare each layer with the table.")
         _load_reference(critic, reference, _CRITIC_NAMES)
         x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
@@ -1099,10 +1103,8 @@ def check_generator_class(cls: Callable) -> None:
         _require(images.min() >= -1 and images.max() <= 1,
                  "the images must lie in [-1, 1]: the last layer is nn.Tanh(), after the last convolution.")
         reference = ACGANGenerator(z_dim=128, width=width)
-        _require(_count(G) == _count(reference),
-                 f"at width {width} your generator has {_count(G):,} parameters, ganlib's {_count(reference):,}: "
-                 + ("did you hard-code 196 instead of using width? " if width != 196 else "")
-                 + "compare each layer with the table (a BatchNorm after every convolution but the last).")
+        _require_same_count(G, reference, "generator", width, "compare each layer with the table (a BatchNorm "
+                                                               "after every convolution but the last).")
         _load_reference(G, reference, _GENERATOR_NAMES)
         G.eval(), reference.eval()
         with torch.no_grad():
