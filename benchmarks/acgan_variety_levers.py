@@ -16,6 +16,12 @@ Levers (all add to the course's loss; none replaces it):
   main head's class loss minus the twin's, which cancels the pull towards images far from
   the class boundaries.
 - ``g_class_weight``: a weaker generator class loss.
+- ``mode_seeking``: the mode-seeking term (Mao et al. 2019, MSGAN): the generator's batch is
+  two halves with the same classes and different noise, and the generator also minimises
+  ``weight / (|G(z1) - G(z2)| / |z1 - z2|)``, so two noises of one class must give two images.
+
+Scores: class accuracy, FD, precision, recall, density and coverage (Naeem et al. 2020; coverage
+still moves while recall sits at zero).
 
     python benchmarks/acgan_variety_levers.py --configs base,diffaug,tac --seeds 0 --marks 1000,2000
 """
@@ -54,6 +60,8 @@ CONFIGS = {
     "tac": {"tac": True},
     "gweak": {"g_class_weight": 0.3},
     "diffaug_tac": {"diffaug": True, "tac": True},
+    "modeseek": {"mode_seeking": 1.0},
+    "diffaug_modeseek": {"diffaug": True, "mode_seeking": 1.0},
 }
 
 
@@ -97,8 +105,20 @@ class TwinCritic(nn.Module):
         return self.critic.fc1(h), self.critic.fc10(h), self.twin(h)
 
 
-def lever_step(gan, x_real, labels, *, diffaug=False, tac=False, g_class_weight=1.0, gp_every=4,
-               lambda_gp=10.0, autocast_dtype=torch.bfloat16) -> dict[str, torch.Tensor]:
+def mode_seeking_loss(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """MSGAN's term for a batch whose halves share classes: ``x`` ``(2m, C, H, W)``, ``z`` ``(2m, z_dim)`` -> scalar.
+
+    The mean over pairs of ``1 / (mean|x1 - x2| / mean|z1 - z2| + 1e-5)``: large when two noises
+    of one class give nearly the same image.
+    """
+    x1, x2 = x.float().flatten(1).chunk(2)
+    z1, z2 = z.chunk(2)
+    ratio = (x1 - x2).abs().mean(1) / (z1 - z2).abs().mean(1)
+    return (1.0 / (ratio + 1e-5)).mean()
+
+
+def lever_step(gan, x_real, labels, *, diffaug=False, tac=False, g_class_weight=1.0, mode_seeking=0.0,
+               gp_every=4, lambda_gp=10.0, autocast_dtype=torch.bfloat16) -> dict[str, torch.Tensor]:
     """Notebook 04's ACGAN step (class head on real images only) with the levers switched on.
 
     With every lever off this computes what ``ganlib.acgan_training.acgan_step(..., flip=True,
@@ -144,18 +164,27 @@ def lever_step(gan, x_real, labels, *, diffaug=False, tac=False, g_class_weight=
 
     gan.opt_g.zero_grad(set_to_none=True)
     labels_g = sample_labels(n, k, device=device, generator=rng)
+    if mode_seeking:
+        labels_g = labels_g[: n // 2].repeat(2)  # two halves, same classes, different noise
+    z_g = class_noise(labels_g, gan.z_dim, k, generator=rng)
     with frozen(D), autocast:
-        score_g, logits_g, twin_g = critic(view(G(class_noise(labels_g, gan.z_dim, k, generator=rng))))
+        x_g = G(z_g)
+        score_g, logits_g, twin_g = critic(view(x_g))
     loss_g_adv = g_loss_wasserstein(score_g)
     loss_g_class = F.cross_entropy(logits_g, labels_g)
     loss_g = loss_g_adv + g_class_weight * loss_g_class
+    extra = {}
     if tac:
         loss_g = loss_g - F.cross_entropy(twin_g, labels_g)
+    if mode_seeking:
+        loss_ms = mode_seeking_loss(x_g, z_g)
+        loss_g = loss_g + mode_seeking * loss_ms
+        extra["loss_g_mode_seeking"] = loss_ms.detach()
     loss_g.backward()
     gan.opt_g.step()
     if gan.ema is not None:
         gan.ema.update_parameters(G)
-    return losses | {"loss_g_adv": loss_g_adv.detach(), "loss_g_class": loss_g_class.detach()}
+    return losses | extra | {"loss_g_adv": loss_g_adv.detach(), "loss_g_class": loss_g_class.detach()}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -172,7 +201,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def run(config: str, seed: int, marks: list[int], x, y, real, eval_samples: int) -> list[dict]:
     """Train one configuration from scratch; scores and CPU-seconds at each mark."""
     options = CONFIGS[config]
-    score = ACGANScorer(load_evaluator("cifar10", "cpu"), real, eval_samples, seed=seed)
+    score = ACGANScorer(load_evaluator("cifar10", "cpu"), real, eval_samples, seed=seed,
+                        with_density_coverage=True)
     seed_everything(seed)
     critic = ACGANCritic(width=32)
     critic = TwinCritic(critic) if options.get("tac") else critic

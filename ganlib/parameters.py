@@ -135,7 +135,7 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
                                     smoke=True),
     },
     "02_dcgan": _COMMON | {
-        "train_minutes": _positive("training time of section 5 (drawing and scoring not counted)", 4.0),
+        "train_minutes": _positive("training time of section 5 (drawing and scoring not counted)", 2.5),
         "max_steps": _int_or_none(1, "or stop after this many steps (None: the time decides)", None, smoke=10),
         "run_name": _choice(("COURSE_DCGAN", "TEXTBOOK_DCGAN"),
                             "section 5's run (ganlib.runs): the course's DCGAN or DeepLearning.AI's settings",
@@ -149,7 +149,7 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
         "train_minutes": _positive("training time of the one-hot GAN of section 3", 3.0),
         "embedding_minutes": _positive("training time of the label-embedding GAN of section 4", 1.0),
         "self_conditioning_minutes": _positive("training time of section 7's self-conditioned GAN (k-means not "
-                                               "counted)", 1.0, smoke=0.05),
+                                               "counted)", 0.5, smoke=0.05),
         "max_steps": _int_or_none(1, "or stop each run after this many steps (None: the time decides)", None,
                                   smoke=10),
         "run_name": _choice(("COURSE_CGAN", "TEXTBOOK_CGAN"),
@@ -164,11 +164,11 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
     "04_acgan_wgan_gp_cifar10": _COMMON | {
         "train_limit": _int_or_none(10, "training images, class-balanced (None: all 50,000)", None, smoke=200),
         "test_limit": _int_or_none(10, "test images (None: all 10,000)", None, smoke=100),
-        "own_width": _int(1, "channels of your classifier critic (the shipped one: 196)", 64, smoke=8),
+        "own_width": _int(1, "channels of your classifier critic (the shipped one: 196)", 32, smoke=8),
         "own_epochs": _int(1, "passes over the training images of your classifier run", 4, smoke=1),
         "own_batch_size": _int(1, "batch of your classifier run", 128, smoke=20),
         "own_lr": _positive("peak learning rate (AdamW, one-cycle) of your classifier run", 2e-3),
-        "own_gan_minutes": _positive("training time of your ACGAN run", 6.0),
+        "own_gan_minutes": _positive("training time of your ACGAN run", 5.0),
         "own_gan_max_steps": _int_or_none(1, "or stop your ACGAN run after this many steps", None, smoke=6),
         "own_gan_width": _int(1, "channels of your ACGAN's generator and critic", 32, smoke=8),
         "own_gan_gp_every": _int(1, "gradient penalty on every k-th critic step, weighted by k", 4),

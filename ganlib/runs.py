@@ -175,10 +175,10 @@ DCGAN_R1_EMA = Run(DCGAN_NETWORKS, partial(gan_step, loss=SMOOTHED, r1_gamma=1.0
 """Ships as ``dcgan_mnist``: batch 64, label smoothing, an EMA and R1 (gamma 1)."""
 
 COURSE_DCGAN = Run(DCGAN_PER_IMAGE_NETWORKS, partial(gan_step, loss=SMOOTHED, r1_gamma=0.1), lr=5e-4, lr_d=2e-4,
-                   batch_size=64, ema_decay=0.99, minutes=4.0)
+                   batch_size=64, ema_decay=0.99, minutes=2.5)
 """Notebook 02's run, an unconditional DCGAN: half-width networks, a per-image discriminator norm,
 a generator 2.5x faster than the discriminator, a short EMA and a light R1 (gamma 0.1: FD 6.2 and
-recall 0.82 after 3,000 steps; gamma 1 was 3-5 FD points behind); 4 minutes on 2 cores."""
+recall 0.82 after 3,000 steps; gamma 1 was 3-5 FD points behind); 2.5 minutes on 2 cores."""
 
 SELF_CONDITIONED_DCGAN = Run(_conditional(OneHotConditionalGenerator, OneHotConditionalDiscriminator, 20),
                              partial(gan_step, loss=SMOOTHED, mismatch_weight=1.0), lr=5e-4, lr_d=1e-3,
@@ -229,8 +229,8 @@ ACGAN_WGAN_GP_CPU = Run(acgan_networks(64), ACGAN_CPU_STEP, lr=3e-4, betas=ACGAN
 linearly to 0 over the second half of its 12 CPU-hours)."""
 
 COURSE_ACGAN = Run(acgan_networks(32), ACGAN_CPU_STEP, lr=3e-4, betas=ACGAN_BETAS, batch_size=64, ema_decay=0.99,
-                   minutes=6.0)
-"""Notebook 04's own run: width 32 and a short EMA for 6 minutes on 2 cores."""
+                   minutes=5.0)
+"""Notebook 04's own run: width 32 and a short EMA for 5 minutes on 2 cores."""
 
 ACGAN_LAZY_GP_WIDTH64 = Run(acgan_networks(64), partial(acgan_step, flip=True, gp_every=4), lr=1e-4,
                             betas=ACGAN_BETAS, batch_size=64)

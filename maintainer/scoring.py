@@ -48,14 +48,17 @@ class ACGANScorer:
         num_samples: generated images per score.
         num_classes: classes written into the noise (see :class:`LabelledGenerator`).
         seed: seed of the noise, the same at every call.
+        with_density_coverage: also score density and coverage (Naeem et al. 2020), which
+            still move while recall sits at zero early in a run.
     """
 
     METRICS = ("class_accuracy", "fd", "precision", "recall")
 
     def __init__(self, evaluator: nn.Module, real: torch.Tensor, num_samples: int, num_classes: int = 10,
-                 seed: int = 1) -> None:
+                 seed: int = 1, with_density_coverage: bool = False) -> None:
         self.evaluator, self.real, self.num_samples = evaluator, real, num_samples
         self.num_classes, self.seed = num_classes, seed
+        self.metrics = self.METRICS + (("density", "coverage") if with_density_coverage else ())
         self.real_features = features(evaluator, real)
 
     def __call__(self, G: nn.Module, **options) -> dict[str, float]:
@@ -66,5 +69,6 @@ class ACGANScorer:
         scores = evaluate_generator(LabelledGenerator(G, self.num_classes), self.evaluator, self.real,
                                     scale="tanh", num_classes=self.num_classes, num_samples=self.num_samples,
                                     generator=torch.Generator().manual_seed(self.seed),
-                                    real_features=self.real_features, **options)
-        return {k: round(scores[k], 4) for k in self.METRICS}
+                                    real_features=self.real_features,
+                                    with_density_coverage="density" in self.metrics, **options)
+        return {k: round(scores[k], 4) for k in self.metrics}
