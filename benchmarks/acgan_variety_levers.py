@@ -44,7 +44,7 @@ from ganlib.acgan_training import calibrated_sampler, class_noise, frozen, make_
 from ganlib.augment import random_crop_flip, random_flip
 from ganlib.data import TensorBatches
 from ganlib.data.cifar10 import load_cifar10
-from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
+from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty, mode_seeking_loss
 from ganlib.metrics import load_evaluator
 from ganlib.models import ACGANCritic, ACGANGenerator
 from ganlib.noise import sample_labels
@@ -61,6 +61,7 @@ CONFIGS = {
     "gweak": {"g_class_weight": 0.3},
     "diffaug_tac": {"diffaug": True, "tac": True},
     "modeseek": {"mode_seeking": 1.0},
+    "modeseek2": {"mode_seeking": 2.0},
     "diffaug_modeseek": {"diffaug": True, "mode_seeking": 1.0},
 }
 
@@ -103,18 +104,6 @@ class TwinCritic(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         h = self.critic.features(x).flatten(1)
         return self.critic.fc1(h), self.critic.fc10(h), self.twin(h)
-
-
-def mode_seeking_loss(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """MSGAN's term for a batch whose halves share classes: ``x`` ``(2m, C, H, W)``, ``z`` ``(2m, z_dim)`` -> scalar.
-
-    The mean over pairs of ``1 / (mean|x1 - x2| / mean|z1 - z2| + 1e-5)``: large when two noises
-    of one class give nearly the same image.
-    """
-    x1, x2 = x.float().flatten(1).chunk(2)
-    z1, z2 = z.chunk(2)
-    ratio = (x1 - x2).abs().mean(1) / (z1 - z2).abs().mean(1)
-    return (1.0 / (ratio + 1e-5)).mean()
 
 
 def lever_step(gan, x_real, labels, *, diffaug=False, tac=False, g_class_weight=1.0, mode_seeking=0.0,

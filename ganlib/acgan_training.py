@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlib.augment import random_flip
-from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
+from ganlib.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty, mode_seeking_loss
 from ganlib.noise import check_labels, one_hot, sample_labels
 from ganlib.sampling import recalibrate_batchnorm
 from ganlib.train import GAN, StepFn, make_gan
@@ -131,6 +131,7 @@ def acgan_step(
     n_critic: int = 1,
     g_class_weight: float = 1.0,
     d_fake_class_weight: float = 1.0,
+    mode_seeking: float = 0.0,
     autocast_dtype: torch.dtype | None = None,
 ) -> dict[str, torch.Tensor]:
     """One critic update, and (every ``n_critic``-th call) one generator update, of ACGAN with WGAN-GP.
@@ -154,6 +155,10 @@ def acgan_step(
         d_fake_class_weight: weight of the critic's class loss on fakes (1 in the UIUC
             assignment's loss; 0 trains the class head on real images only). ``loss_d_class`` is
             logged unweighted.
+        mode_seeking: weight of MSGAN's mode-seeking term in the generator's loss (see
+            :func:`ganlib.losses.mode_seeking_loss`; 0: off, as in the UIUC assignment). Its
+            batch is then two halves with the same classes and different noise, so that two
+            noises of one class are pushed to give two different images.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the networks' forward and backward
             passes in bfloat16 autocast (see :func:`ganlib.utils.fast_autocast_dtype`); losses
             and the penalty's gradient norms stay in float32.
@@ -161,13 +166,15 @@ def acgan_step(
     Returns:
         Detached scalars of the terms computed in this call: always ``loss_d_wasserstein``,
         ``loss_d_class`` and the class head's accuracy ``acc_real``, ``acc_fake``;
-        ``loss_gp`` on penalty steps; ``loss_g_adv`` and ``loss_g_class`` on generator steps.
+        ``loss_gp`` on penalty steps; ``loss_g_adv`` and ``loss_g_class`` on generator steps
+        (and ``loss_g_mode_seeking`` when it is on).
         (``fit`` averages each name over the calls that returned it.)
     """
     for name, value in (("gp_every", gp_every), ("n_critic", n_critic)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1 (1 = every step), got {value!r}.")
-    for name, value in (("g_class_weight", g_class_weight), ("d_fake_class_weight", d_fake_class_weight)):
+    for name, value in (("g_class_weight", g_class_weight), ("d_fake_class_weight", d_fake_class_weight),
+                        ("mode_seeking", mode_seeking)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0 (1 = the course's loss), got {value!r}.")
     autocast = torch.autocast(x_real.device.type, dtype=autocast_dtype or torch.float32,
@@ -179,7 +186,8 @@ def acgan_step(
                          autocast=autocast)
     if (gan.step + 1) % n_critic:
         return losses
-    return losses | generator_step(gan, x_real.shape[0], class_weight=g_class_weight, autocast=autocast)
+    return losses | generator_step(gan, x_real.shape[0], class_weight=g_class_weight, mode_seeking=mode_seeking,
+                                   autocast=autocast)
 
 
 def critic_step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor, *, gp_weight: float,
@@ -223,24 +231,38 @@ def critic_step(gan: GAN, x_real: torch.Tensor, labels: torch.Tensor, *, gp_weig
     }
 
 
-def generator_step(gan: GAN, n: int, *, class_weight: float, autocast: torch.autocast) -> dict[str, torch.Tensor]:
+def generator_step(gan: GAN, n: int, *, class_weight: float, autocast: torch.autocast,
+                   mode_seeking: float = 0.0) -> dict[str, torch.Tensor]:
     """One generator update on ``n`` fresh fakes of random classes; the critic's weights are frozen.
 
+    With ``mode_seeking`` the second half of the batch repeats the first half's classes with new
+    noise, and the generator's loss adds ``mode_seeking * mode_seeking_loss``.
+
     Returns:
-        Detached ``loss_g_adv`` (``-mean D(fake)``) and ``loss_g_class``.
+        Detached ``loss_g_adv`` (``-mean D(fake)``) and ``loss_g_class`` (and ``loss_g_mode_seeking``).
     """
     G, D, num_classes, rng = gan.G, gan.D, gan.num_classes, gan.rng
     gan.opt_g.zero_grad(set_to_none=True)
     labels_g = sample_labels(n, num_classes, device=gan.device, generator=rng)
+    if mode_seeking:
+        labels_g = labels_g[: n // 2].repeat(2)  # pairs: one class, two noises
+    z = class_noise(labels_g, gan.z_dim, num_classes, generator=rng)
     with frozen(D), autocast:  # no gradient is spent on the critic's weights
-        score_g, logits_g = (t.float() for t in D(G(class_noise(labels_g, gan.z_dim, num_classes, generator=rng))))
+        x_fake = G(z)
+        score_g, logits_g = (t.float() for t in D(x_fake))
     loss_g_adv = g_loss_wasserstein(score_g)  # the generator's adversarial loss
     loss_g_class = F.cross_entropy(logits_g, labels_g)  # the generator's class loss
-    (loss_g_adv + class_weight * loss_g_class).backward()
+    loss_g = loss_g_adv + class_weight * loss_g_class
+    losses = {"loss_g_adv": loss_g_adv.detach(), "loss_g_class": loss_g_class.detach()}
+    if mode_seeking:
+        loss_ms = mode_seeking_loss(x_fake, z)  # two noises of one class, two images
+        loss_g = loss_g + mode_seeking * loss_ms
+        losses["loss_g_mode_seeking"] = loss_ms.detach()
+    loss_g.backward()
     gan.opt_g.step()
     if gan.ema is not None:
         gan.ema.update_parameters(G)
-    return {"loss_g_adv": loss_g_adv.detach(), "loss_g_class": loss_g_class.detach()}
+    return losses
 
 
 class LabelledGenerator(nn.Module):

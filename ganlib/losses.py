@@ -195,3 +195,28 @@ def d_loss_mismatch(logits_wrong: torch.Tensor) -> torch.Tensor:
         Scalar ``BCE(logits_wrong, 0) / 2``: half, like each of the two terms of :func:`d_loss_bce`.
     """
     return F.binary_cross_entropy_with_logits(logits_wrong, torch.zeros_like(logits_wrong)) / 2
+
+
+def mode_seeking_loss(x_fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """The mode-seeking term of MSGAN (Mao et al., 2019): two noises of one class must give two images.
+
+    A conditional generator can satisfy its class loss with one image per class and ignore the
+    rest of its noise (mode collapse within a class). This term compares the two halves of a
+    batch made from the same classes but different noise: it is small when the images differ
+    as much as their noises do, and grows without bound as two images of one class become equal.
+
+    Args:
+        x_fake: generated images ``(2m, C, H, W)``; row ``i`` and row ``m + i`` share a class.
+        z: the noise ``(2m, z_dim)`` that made them, in the same order.
+        eps: keeps the ratio's inverse finite.
+
+    Returns:
+        Scalar: the mean over the ``m`` pairs of ``1 / (mean|x_i - x_{m+i}| / mean|z_i - z_{m+i}| + eps)``.
+    """
+    if x_fake.shape[0] != z.shape[0] or x_fake.shape[0] % 2:
+        raise ValueError(f"mode_seeking_loss needs the same even number of images and noises (two halves of one "
+                         f"batch), got {x_fake.shape[0]} images and {z.shape[0]} noises.")
+    x1, x2 = x_fake.float().flatten(1).chunk(2)
+    z1, z2 = z.float().flatten(1).chunk(2)
+    ratio = (x1 - x2).abs().mean(1) / (z1 - z2).abs().mean(1)
+    return (1.0 / (ratio + eps)).mean()

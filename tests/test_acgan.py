@@ -524,6 +524,25 @@ def test_class_loss_weights_scale_only_their_own_term(option, net):
     torch.testing.assert_close(_grads_after_one_step()[net], grad[1.0])  # 1 is the course's loss
 
 
+def test_mode_seeking_pairs_the_generator_batch_and_adds_its_term(monkeypatch):
+    """With the term on, the generator's batch is two halves of the same classes, and its loss is logged."""
+    import ganlib.acgan_training as training
+
+    asked = []
+    real_class_noise = training.class_noise
+    monkeypatch.setattr(training, "class_noise", lambda labels, *a, **k: asked.append(labels) or
+                        real_class_noise(labels, *a, **k))
+    gan = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4))
+    x, y = _tiny_data()
+    out = acgan_step(gan, x[:8], y[:8], mode_seeking=1.0)
+    generator_labels = asked[-1]
+    assert torch.equal(generator_labels[:4], generator_labels[4:])
+    assert out["loss_g_mode_seeking"] > 0
+    barely = _grads_after_one_step(mode_seeking=1e-9)[1]  # the same pairs, the term all but off
+    on = _grads_after_one_step(mode_seeking=1.0)[1]
+    assert not torch.allclose(barely, on)  # the term reaches the generator's gradient
+
+
 def test_critic_class_loss_is_logged_unweighted():
     """``loss_d_class`` stays the course's term (real + fake) whatever weight trains the critic."""
     x, y = torch.rand(6, 3, 32, 32) * 2 - 1, torch.arange(6) % 10
@@ -540,6 +559,7 @@ def test_critic_class_loss_is_logged_unweighted():
     ({"n_critic": 2.5}, "n_critic must be an int >= 1"),
     ({"d_fake_class_weight": -1.0}, "d_fake_class_weight must be a finite number >= 0"),
     ({"g_class_weight": float("nan")}, "g_class_weight must be a finite number >= 0"),
+    ({"mode_seeking": -0.5}, "mode_seeking must be a finite number >= 0"),
 ])
 def test_acgan_step_refuses_bad_options(options, message):
     gan = make_acgan(ACGANGenerator(z_dim=16, width=4), ACGANCritic(width=4))

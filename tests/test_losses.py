@@ -12,6 +12,7 @@ from ganlib.losses import (
     g_loss_bce,
     g_loss_wasserstein,
     gradient_penalty,
+    mode_seeking_loss,
 )
 
 
@@ -132,3 +133,27 @@ def test_gradient_penalty_does_not_backprop_into_fakes():
 def test_gradient_penalty_rejects_shape_mismatch():
     with pytest.raises(ValueError, match="same shape"):
         gradient_penalty(lambda x: x.sum((1, 2, 3))[:, None], torch.zeros(2, 1, 4, 4), torch.zeros(3, 1, 4, 4))
+
+
+def test_mode_seeking_loss_against_a_pairwise_loop():
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(6, 1, 2, 2, generator=g), torch.randn(6, 5, generator=g)
+    expected = sum(1 / ((x[i] - x[i + 3]).abs().mean() / (z[i] - z[i + 3]).abs().mean() + 1e-5)
+                   for i in range(3)) / 3
+    torch.testing.assert_close(mode_seeking_loss(x, z), expected)
+
+
+def test_mode_seeking_loss_punishes_equal_images_of_different_noises():
+    z = torch.randn(4, 8)
+    varied = torch.randn(4, 3, 4, 4)
+    collapsed = varied[:2].repeat(2, 1, 1, 1)  # each pair: one image for two noises
+    assert mode_seeking_loss(collapsed, z) > 1e4 * mode_seeking_loss(varied, z)
+    x = varied.clone().requires_grad_()
+    mode_seeking_loss(x, z).backward()
+    assert x.grad.abs().sum() > 0  # it trains the generator through its images
+
+
+@pytest.mark.parametrize("n_images, n_noises", [(5, 5), (4, 6)])
+def test_mode_seeking_loss_needs_two_halves_of_one_batch(n_images, n_noises):
+    with pytest.raises(ValueError, match="same even number"):
+        mode_seeking_loss(torch.zeros(n_images, 1, 2, 2), torch.zeros(n_noises, 3))
