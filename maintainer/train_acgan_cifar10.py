@@ -8,7 +8,8 @@ options: narrower layers at high resolution (``--g-width/--d-width`` take four c
 counts, at 4, 8, 16 and 32 pixels), a lazy penalty (``--gp-every``), bfloat16 autocast,
 an EMA of the generator, the critic started from the part-1 classifier (``--init-critic``),
 Adam's rate lowered linearly to 0 over the last part of the budget (``--lr-decay-from``),
-the critic's class head trained on real images only (``--d-fake-class-weight 0``).
+the critic's class head trained on real images only (``--d-fake-class-weight 0``), MSGAN's
+mode-seeking term in the generator's loss against the loss of variety within a class (``--mode-seeking``).
 
 A long run spans several sessions: ``fit`` writes an atomic checkpoint every few minutes,
 ``--max-minutes`` or a file ``<out>/STOP`` ends a session cleanly, and ``--resume`` continues
@@ -69,7 +70,8 @@ from maintainer.shipping import export_weights  # noqa: E402
 
 # Settings that define the run: a resumed run must use the same ones.
 RECIPE_KEYS = ("batch_size", "lr", "lr_decay_from", "lambda_gp", "gp_every", "n_critic", "ema", "no_flip", "g_width",
-               "d_width", "bf16", "init_critic", "limit", "seed", "d_fake_class_weight")
+               "d_width", "bf16", "init_critic", "limit", "seed", "d_fake_class_weight",
+               "mode_seeking")
 
 
 def widths(text: str) -> int | list[int]:
@@ -85,6 +87,7 @@ def run_defaults(name: str) -> dict:
     return {"batch_size": run.batch_size, "lr": run.lr, "ema": run.ema_decay,
             "lambda_gp": keywords.get("lambda_gp", LAMBDA_GP), "gp_every": keywords.get("gp_every", 1),
             "n_critic": keywords.get("n_critic", 1), "d_fake_class_weight": keywords.get("d_fake_class_weight", 1.0),
+            "mode_seeking": keywords.get("mode_seeking", 0.0),
             "no_flip": not keywords.get("flip", False), "g_width": run.networks.generator_args["width"],
             "d_width": run.networks.discriminator_args["width"]}
 
@@ -116,6 +119,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--d-fake-class-weight", type=float, default=1.0,
                    help="weight of the critic's class loss on fakes (1: the course's loss; 0: its class head "
                         "learns from real images only)")
+    p.add_argument("--mode-seeking", type=float, default=0.0,
+                   help="weight of MSGAN's mode-seeking term in the generator's loss (0: the course's loss)")
     p.add_argument("--ema", type=float, default=None, help="EMA decay of the generator, e.g. 0.999")
     p.add_argument("--no-flip", action="store_true", help="do not mirror real images")
     p.add_argument("--g-width", type=widths, default=196, help="one int, or 4 ints: channels at 4,8,16,32 px")
@@ -294,7 +299,8 @@ def main(argv=None) -> dict:
     gan = make_acgan(G, D, lr=args.lr, ema_decay=args.ema, seed=args.seed)
     step_fn = functools.partial(acgan_step, lambda_gp=args.lambda_gp, flip=not args.no_flip,
                                 gp_every=args.gp_every, n_critic=args.n_critic,
-                                d_fake_class_weight=args.d_fake_class_weight, autocast_dtype=dtype)
+                                d_fake_class_weight=args.d_fake_class_weight, mode_seeking=args.mode_seeking,
+                                autocast_dtype=dtype)
     print(f"G {count_parameters(G):,} / D {count_parameters(D):,} parameters on {device} "
           f"({torch.get_num_threads()} threads, autocast {dtype}); {x.shape[0]} images", flush=True)
 
