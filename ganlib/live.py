@@ -202,12 +202,20 @@ class LivePlot:
         panels = ["losses"] + (["quality"] if self.quality is not None else [])
         panels += ["samples"] if (self.z is not None or self.sample_fn is not None) else []
         widths = [1.0] * (len(panels) - 1) + ([1.6] if panels[-1] == "samples" else [1.0])
-        # A fixed layout: a layout engine re-solved at every redraw would double its cost.
-        figure = Figure(figsize=(4.2 * len(panels), 3.2), dpi=80)
+        # A fixed layout: a layout engine re-solved at every redraw would double its cost. The
+        # bottom margin holds each panel's legend under its step axis (see _legend_below), two
+        # entries a row, as many rows as the longer legend needs; the gaps between panels hold a
+        # right-hand axis's ticks and label. In inches: title 0.55, axes 2.3, then the margin.
+        curves = sum(1 for key in self._gan.history if key not in ("step", "seconds"))
+        measures = len(self.quality_keys) if self.quality_keys else 3
+        legend_rows = max(2, math.ceil(curves / 2), math.ceil(measures / 2) if self.quality else 0)
+        bottom = 0.7 + 0.175 * legend_rows
+        height = 0.55 + 2.3 + bottom
+        figure = Figure(figsize=(4.4 * len(panels), height), dpi=80)
         FigureCanvasAgg(figure)
         axes = figure.subplots(1, len(panels), width_ratios=widths, squeeze=False,
-                               gridspec_kw=dict(left=0.22 / len(panels), right=1 - 0.12 / len(panels),
-                                                bottom=0.15, top=0.84, wspace=0.35))[0]
+                               gridspec_kw=dict(left=0.22 / len(panels), right=1 - 0.2 / len(panels),
+                                                bottom=bottom / height, top=1 - 0.55 / height, wspace=0.6))[0]
         self._artists = {"figure": figure}
         for name, ax in zip(panels, axes):
             self._artists[f"{name}_ax"] = ax
@@ -247,8 +255,7 @@ class LivePlot:
                     target = self._artists["losses_ax_right"]
                 (lines[key],) = target.plot([], [], label=key, linewidth=1.2, linestyle=":" if target is not ax
                                             else "-", color=f"C{len(lines)}")
-                handles = list(lines.values())
-                ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
+                _legend_below(ax, list(lines.values()))
             lines[key].set_data(steps, values)
         for target in (ax, self._artists.get("losses_ax_right")):
             if target is not None:
@@ -278,5 +285,10 @@ class LivePlot:
             if target is not None:
                 target.relim()
                 target.autoscale_view()
-        handles = list(lines.values())
-        ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
+        _legend_below(ax, list(lines.values()))
+
+
+def _legend_below(ax: Any, handles: list[Any]) -> None:
+    """The legend of ``handles`` under ``ax``'s step axis, outside the axes, so no curve is hidden."""
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, handlelength=1.8, columnspacing=1.2)
