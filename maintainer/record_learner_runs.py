@@ -1,7 +1,7 @@
 """Record the learner's runs of notebooks 01-03, the textbook run and the notebook's run, at equal training time.
 
 Each notebook trains its GAN for a few minutes of CPU time with its own run (``ganlib.runs``,
-e.g. ``COURSE_MLP_GAN``) and shows, beside it, the course material's textbook run
+e.g. ``COURSE_MLP_GAN``) and shows, beside it, the textbook run (DeepLearning.AI's settings)
 (``TEXTBOOK_MLP_GAN``) trained for the same time. This script makes both runs exactly as the
 notebooks do (same networks, seed, batches, ``fit`` with a time budget), scores them with the MNIST evaluator on 10,000
 samples, and records per run the curve of (training seconds, FD, precision, recall, class
@@ -135,8 +135,9 @@ def main(argv=None) -> dict:
             "file": target.name, "sha256": sha256_of(target), "class": textbook_run.networks.generator.__name__,
             "kwargs": textbook_run.networks.generator_args,
             "scale": textbook_run.networks.scale, "num_classes": textbook_run.num_classes, "dtype": "float16",
-            "description": f"the course material's textbook run trained for {minutes:g} minutes, as notebook "
-                           f"{notebook} does with run_name={textbook!r}: the left side of its comparison",
+            "description": f"{textbook} (ganlib.runs: the settings of DeepLearning.AI's GANs Specialization) trained "
+                           f"for {minutes:g} minutes on a 2-core CPU, as notebook {notebook} trains it with "
+                           f"run_name = {textbook!r}; the notebook compares it with its own run",
             "run": textbook,
             "training_command": "python maintainer/record_learner_runs.py " + shlex.join(argv or sys.argv[1:]),
             "training_steps": runs[textbook]["steps"], "training_seconds": runs[textbook]["training_seconds"],
