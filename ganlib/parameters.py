@@ -177,6 +177,8 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
                                  "moving average of the generator's weights (None: off)"),
         "own_gan_fake_class_weight": Parameter(0.0, "a number >= 0", lambda v: _is_number(v, 0.0, inclusive=True),
                                                "weight of the critic's class loss on fakes"),
+        "own_gan_mode_seeking": Parameter(1.0, "a number >= 0", lambda v: _is_number(v, 0.0, inclusive=True),
+                                          "weight of MSGAN's mode-seeking term in the generator's loss (0: off)"),
         "own_gan_batch_size": _int(1, "batch of your ACGAN run", 64, smoke=20),
         "exercise_steps": _int(1, "length of each exercise's ACGAN run", 300, smoke=4),
         "num_eval_samples": _EVAL,

@@ -228,9 +228,11 @@ ACGAN_WGAN_GP_CPU = Run(acgan_networks(64), ACGAN_CPU_STEP, lr=3e-4, betas=ACGAN
 """Ships as ``acgan_cifar10`` (``maintainer/train_acgan_cifar10.py``, which also decays the rate
 linearly to 0 over the second half of its 12 CPU-hours)."""
 
-COURSE_ACGAN = Run(acgan_networks(32), ACGAN_CPU_STEP, lr=3e-4, betas=ACGAN_BETAS, batch_size=64, ema_decay=0.99,
-                   minutes=5.0)
-"""Notebook 04's own run: width 32 and a short EMA for 5 minutes on 2 cores."""
+COURSE_ACGAN = Run(acgan_networks(32), partial(ACGAN_CPU_STEP, mode_seeking=1.0), lr=3e-4, betas=ACGAN_BETAS,
+                   batch_size=64, ema_decay=0.99, minutes=5.0)
+"""Notebook 04's own run: width 32, a short EMA and MSGAN's mode-seeking term (weight 1) for 5 minutes
+on 2 cores (``benchmarks/acgan_variety_levers.py``: at 2,000 steps it lifted recall from about 0 to
+0.15 and FD from 66 to 49)."""
 
 ACGAN_LAZY_GP_WIDTH64 = Run(acgan_networks(64), partial(acgan_step, flip=True, gp_every=4), lr=1e-4,
                             betas=ACGAN_BETAS, batch_size=64)

@@ -48,6 +48,7 @@ def test_notebook_04_parameters_are_its_run():
     assert params["own_gan_width"] == COURSE_ACGAN.networks.generator_args["width"]
     assert params["own_gan_gp_every"] == keywords["gp_every"]
     assert params["own_gan_fake_class_weight"] == keywords["d_fake_class_weight"]
+    assert params["own_gan_mode_seeking"] == keywords["mode_seeking"]
 
 
 def _record_script():
