@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import time
+from pathlib import Path
 
 import torch
 from probe_log import append_record
@@ -37,7 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=COURSE_ACGAN.minutes, help="training minutes per seed")
     p.add_argument("--mode-seeking", type=float, default=COURSE_ACGAN.step.keywords["mode_seeking"])
     p.add_argument("--eval-samples", type=int, default=2000)
-    p.add_argument("--out", default="benchmarks/acgan_learner_seeds.json")
+    p.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
     return p.parse_args(argv)
 
 
