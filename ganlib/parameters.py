@@ -149,7 +149,7 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
         "train_minutes": _positive("training time of the one-hot GAN of section 3", 3.0),
         "embedding_minutes": _positive("training time of the label-embedding GAN of section 4", 1.0),
         "self_conditioning_minutes": _positive("training time of section 7's self-conditioned GAN (k-means not "
-                                               "counted)", 0.5, smoke=0.05),
+                                               "counted)", 1.0, smoke=0.05),
         "max_steps": _int_or_none(1, "or stop each run after this many steps (None: the time decides)", None,
                                   smoke=10),
         "run_name": _choice(("COURSE_CGAN", "TEXTBOOK_CGAN"),
