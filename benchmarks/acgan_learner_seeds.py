@@ -5,7 +5,9 @@ networks, which the notebook checks equal to the learner's classes; lazy penalty
 head on real images, the mode-seeking term, bfloat16 autocast where the CPU computes it natively;
 ``own_gan_minutes`` of training, all 50,000 images) and scores the recalibrated averaged generator as
 the notebook's last cell does: class accuracy, FD, precision, recall, density and coverage of 2,000
-samples against 2,000 class-balanced test images, noise seeded by the run's seed.
+samples against 2,000 class-balanced test images, noise seeded by the run's seed. With ``--grids DIR``
+it also saves each seed's 10x10 grid (one class per column, the notebook's fixed noise) as
+``DIR/seed_<N>.png``, to see the variety within a column.
 
 Run it on an idle machine with the notebook's thread count (torch's default), one seed after the other:
 
@@ -22,8 +24,9 @@ from pathlib import Path
 
 import torch
 from probe_log import append_record
+from torchvision.utils import save_image
 
-from ganlib.acgan_training import LabelledGenerator, calibrated_sampler
+from ganlib.acgan_training import LabelledGenerator, calibrated_sampler, fixed_grid_noise
 from ganlib.data import TensorBatches
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import evaluate_generator, features, load_evaluator
@@ -39,6 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--mode-seeking", type=float, default=COURSE_ACGAN.step.keywords["mode_seeking"])
     p.add_argument("--eval-samples", type=int, default=2000)
     p.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
+    p.add_argument("--grids", default=None, help="folder for each seed's 10x10 grid (seed_<N>.png)")
     return p.parse_args(argv)
 
 
@@ -57,7 +61,13 @@ def main(argv=None) -> list[dict]:
         fit(gan, TensorBatches(x, y, batch_size=COURSE_ACGAN.batch_size, seed=seed), 10**9, step_fn=step,
             time_budget=60 * args.minutes, log_every=50, progress=False)
         cpu_s = time.process_time() - started
-        scores = evaluate_generator(LabelledGenerator(calibrated_sampler(gan)), evaluator, real, scale="tanh",
+        G = calibrated_sampler(gan)
+        if args.grids:
+            with torch.no_grad():
+                image = G(fixed_grid_noise(rows=10, z_dim=gan.z_dim, seed=seed)[0])
+            Path(args.grids).mkdir(parents=True, exist_ok=True)
+            save_image(image, Path(args.grids) / f"seed_{seed}.png", nrow=10, normalize=True, value_range=(-1, 1))
+        scores = evaluate_generator(LabelledGenerator(G), evaluator, real, scale="tanh",
                                     num_classes=10, num_samples=args.eval_samples,
                                     generator=torch.Generator().manual_seed(seed), real_features=real_features,
                                     with_density_coverage=True)
