@@ -27,10 +27,11 @@ from probe_log import append_record
 from torchvision.utils import save_image
 
 from ganlib.acgan_training import LabelledGenerator, calibrated_sampler, fixed_grid_noise
-from ganlib.data import TensorBatches
+from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import evaluate_generator, features, load_evaluator
 from ganlib.runs import COURSE_ACGAN
+from ganlib.sampling import sample
 from ganlib.train import fit
 from ganlib.utils import fast_autocast_dtype
 
@@ -63,10 +64,9 @@ def main(argv=None) -> list[dict]:
         cpu_s = time.process_time() - started
         G = calibrated_sampler(gan)
         if args.grids:
-            with torch.no_grad():
-                image = G(fixed_grid_noise(rows=10, z_dim=gan.z_dim, seed=seed)[0])
             Path(args.grids).mkdir(parents=True, exist_ok=True)
-            save_image(image, Path(args.grids) / f"seed_{seed}.png", nrow=10, normalize=True, value_range=(-1, 1))
+            z_grid, _ = fixed_grid_noise(rows=10, z_dim=gan.z_dim, seed=seed)
+            save_image(to_unit_range(sample(G, z_grid), "tanh"), Path(args.grids) / f"seed_{seed}.png", nrow=10)
         scores = evaluate_generator(LabelledGenerator(G), evaluator, real, scale="tanh",
                                     num_classes=10, num_samples=args.eval_samples,
                                     generator=torch.Generator().manual_seed(seed), real_features=real_features,
