@@ -17,8 +17,15 @@ def decayed_lr(lr: float, fraction: float, decay_from: float | None) -> float:
     return lr * max(0.0, (1.0 - fraction) / (1.0 - decay_from))
 
 
-def set_lr(gan: GAN, lr: float) -> None:
-    """Set the learning rate of both of the GAN's optimizers (one step of a schedule)."""
+def set_lr(gan: GAN, lr: float, initial_lr: float) -> None:
+    """Set the learning rate of both of the GAN's optimizers (one step of a schedule).
+
+    ``initial_lr`` is the rate the schedule started from. It is stored in each parameter group,
+    as torch's own schedulers do, so a checkpoint records the run's setting, not the decayed
+    rate of the moment, and a resumed run is checked against it
+    (:func:`ganlib.train.resume.training_levers`).
+    """
     for opt in (gan.opt_g, gan.opt_d):
         for group in opt.param_groups:
+            group["initial_lr"] = initial_lr
             group["lr"] = lr

@@ -229,7 +229,7 @@ class Progress:
     def set_lr(self) -> float:
         """Adam's rate for the rest of this log window (``--lr-decay-from``), in both optimizers."""
         lr = decayed_lr(self.args.lr, self.budget_fraction(), self.args.lr_decay_from)
-        set_lr(self.gan, lr)
+        set_lr(self.gan, lr, initial_lr=self.args.lr)
         return lr
 
     def out_of_budget(self) -> bool:

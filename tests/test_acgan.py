@@ -339,6 +339,27 @@ def test_acgan_script_decays_the_learning_rate_over_the_end_of_its_budget(tiny_c
         script.parse_args(["--lr-decay-from", "1"])
 
 
+def test_acgan_script_resumes_a_run_whose_rate_has_decayed(tiny_cifar):
+    # The checkpoint must record the run's --lr, not the decayed rate of the moment: otherwise the
+    # resume check sees "other settings" and refuses to continue a run once its decay has begun.
+    script = _load_script("train_acgan_cifar10")
+    out = tiny_cifar / "gan"
+    common = ["--device", "cpu", "--out", str(out), "--data-root", str(tiny_cifar / "data"), "--g-width", "4",
+              "--d-width", "4", "--batch-size", "10", "--steps", "4", "--log-every", "1", "--checkpoint-every", "1",
+              "--eval-samples", "10", "--lr", "1e-3", "--lr-decay-from", "0", "--threads", "1"]
+    out.mkdir()
+    (out / "STOP").touch()
+    assert script.main(common) == {"finished": False, "step": 1}
+    saved = load_checkpoint(out / "checkpoint.pt")
+    assert saved["opt_g"]["param_groups"][0]["lr"] == pytest.approx(0.75e-3)  # decayed at the first log
+    assert saved["levers"]["lr"] == 1e-3
+    (out / "STOP").unlink()
+    metrics = script.main(common + ["--resume"])
+    assert metrics["finished"] and metrics["steps"] == 4
+    with pytest.raises(SystemExit, match="lr"):  # another --lr is still refused
+        script.main([a if a != "1e-3" else "2e-3" for a in common] + ["--resume"])
+
+
 def test_acgan_script_starts_the_critic_from_a_classifier(tiny_cifar):
     script = _load_script("train_acgan_cifar10")
     classifier = ACGANCritic(width=4)
