@@ -21,6 +21,11 @@ real-vs-real floor from the manifest), precision and recall. The run's curve (cl
 against training and CPU time) and its recipe go into the manifest; the filmstrip frames become
 one labelled picture, ``images/04_acgan_filmstrip.png``, that notebook 04 shows.
 
+``--keep-previous-as NAME`` keeps the generator being replaced shipped under another registry name
+(its file copied to ``NAME.pt``, its manifest entry moved there), so that a notebook can show the
+two side by side; without it the replaced generator's weights go and its record stays in the new
+entry's ``earlier_runs``.
+
 ``--rescore`` scores every curve point again from the run's ``snapshots/`` with the shipped
 evaluator (same samples and seed as during training): a run that outlived an evaluator
 (retrained to a higher accuracy) then reports one consistent curve.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -46,7 +52,14 @@ from ganlib.checkpoints import save_checkpoint  # noqa: E402
 from ganlib.data import to_unit_range  # noqa: E402
 from ganlib.data.cifar10 import CIFAR10_CLASSES, load_cifar10  # noqa: E402
 from ganlib.metrics import evaluate_generator, load_evaluator  # noqa: E402
-from ganlib.pretrained import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, pretrained_info, sha256_of  # noqa: E402
+from ganlib.pretrained import (  # noqa: E402
+    KNOWN_NAMES,
+    MANIFEST_NAME,
+    WEIGHTS_DIR,
+    load_pretrained,
+    pretrained_info,
+    sha256_of,
+)
 from ganlib.sampling import sample  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: maintainer is not installed
@@ -195,6 +208,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--candidates", type=int, default=4, help="with --snapshot best: how many to score")
     parser.add_argument("--training-command", default=None, help="with --snapshot: the command that started the run")
     parser.add_argument("--why", default=None, help="with --snapshot: why the run stopped before its budget")
+    parser.add_argument("--keep-previous-as", default=None, metavar="NAME",
+                        help="keep the generator being replaced shipped under this registry name")
     return parser.parse_args(argv)
 
 
@@ -205,6 +220,26 @@ def earlier_runs(previous: dict | None) -> list[dict]:
         return []
     kept = {k: v for k, v in previous.items() if k not in ("file", "sha256", "earlier_runs")}
     return list(previous.get("earlier_runs", [])) + [kept]
+
+
+def keep_previous(manifest: dict, name: str) -> dict | None:
+    """Ship the current ``acgan_cifar10`` also as ``name`` (a copy of its file, its entry moved).
+
+    Returns the entry that stays under ``name`` (None when nothing was shipped yet). Its
+    ``earlier_runs`` move with it to the new generator's entry, which replaces it.
+    """
+    if name not in KNOWN_NAMES or name == NAME:
+        raise SystemExit(f"--keep-previous-as {name!r}: not a registry name other than {NAME!r} "
+                         f"(ganlib.pretrained.TRAINING_COMMANDS lists them)")
+    previous = manifest["models"].get(NAME)
+    if previous is None:
+        return None
+    kept = {k: v for k, v in previous.items() if k != "earlier_runs"} | {"file": f"{name}.pt"}
+    shutil.copyfile(WEIGHTS_DIR / previous["file"], WEIGHTS_DIR / kept["file"])
+    if sha256_of(WEIGHTS_DIR / kept["file"]) != previous["sha256"]:
+        raise SystemExit(f"{previous['file']} does not match its sha256 in the manifest: restore it from git first.")
+    manifest["models"][name] = kept
+    return kept
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -222,7 +257,11 @@ def main(argv: list[str] | None = None) -> dict:
     save_checkpoint(state, target)
     manifest_path = WEIGHTS_DIR / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text())
-    earlier = earlier_runs(manifest["models"].get(NAME))
+    previous = manifest["models"].get(NAME)
+    if args.keep_previous_as and keep_previous(manifest, args.keep_previous_as) is not None:
+        earlier = list(previous.get("earlier_runs", []))  # the kept one is shipped, not a record
+    else:
+        earlier = earlier_runs(previous)
     manifest["models"][NAME] = {
         "file": target.name, "sha256": sha256_of(target), "class": "ACGANGenerator", "kwargs": metrics["g_kwargs"],
         "critic_kwargs": metrics["d_kwargs"], "scale": "tanh", "num_classes": 10,

@@ -483,6 +483,28 @@ def test_ship_script_keeps_the_record_of_the_generators_it_replaces():
     assert history[0]["metrics"] == {"class_accuracy": 0.59}
 
 
+def test_ship_script_can_keep_the_generator_it_replaces_under_another_name(tmp_path, monkeypatch):
+    from ganlib.pretrained import sha256_of
+
+    ship = _load_script("ship_acgan_cifar10")
+    monkeypatch.setattr(ship, "WEIGHTS_DIR", tmp_path)
+    (tmp_path / "acgan_cifar10.pt").write_bytes(b"old weights")
+    record = {"training_steps": 10}
+    old = {"file": "acgan_cifar10.pt", "sha256": sha256_of(tmp_path / "acgan_cifar10.pt"), "training_steps": 20,
+           "earlier_runs": [record]}
+    manifest = {"models": {"acgan_cifar10": old}}
+    with pytest.raises(SystemExit, match="registry name"):
+        ship.keep_previous(manifest, "acgan_cifar10_old")
+    kept = ship.keep_previous(manifest, "acgan_cifar10_no_mode_seeking")
+    assert kept == {"file": "acgan_cifar10_no_mode_seeking.pt", "sha256": old["sha256"], "training_steps": 20}
+    assert manifest["models"]["acgan_cifar10_no_mode_seeking"] is kept
+    assert (tmp_path / kept["file"]).read_bytes() == b"old weights"
+    assert ship.keep_previous({"models": {}}, "acgan_cifar10_no_mode_seeking") is None  # nothing shipped yet
+    (tmp_path / "acgan_cifar10.pt").write_bytes(b"changed")  # a file that no longer matches its checksum
+    with pytest.raises(SystemExit, match="sha256"):
+        ship.keep_previous({"models": {"acgan_cifar10": old}}, "acgan_cifar10_no_mode_seeking")
+
+
 def test_calibrated_sampler_measures_batchnorm_again_on_a_copy():
     from ganlib.acgan_training import calibrated_sampler
 
