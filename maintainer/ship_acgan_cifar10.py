@@ -234,10 +234,10 @@ def keep_previous(manifest: dict, name: str) -> dict | None:
     previous = manifest["models"].get(NAME)
     if previous is None:
         return None
+    if sha256_of(WEIGHTS_DIR / previous["file"]) != previous["sha256"]:
+        raise SystemExit(f"{previous['file']} does not match its sha256 in the manifest: restore it from git first.")
     kept = {k: v for k, v in previous.items() if k != "earlier_runs"} | {"file": f"{name}.pt"}
     shutil.copyfile(WEIGHTS_DIR / previous["file"], WEIGHTS_DIR / kept["file"])
-    if sha256_of(WEIGHTS_DIR / kept["file"]) != previous["sha256"]:
-        raise SystemExit(f"{previous['file']} does not match its sha256 in the manifest: restore it from git first.")
     manifest["models"][name] = kept
     return kept
 
@@ -253,15 +253,16 @@ def main(argv: list[str] | None = None) -> dict:
     if args.rescore:
         eval_samples = json.loads((run / "curve.json").read_text())["eval_samples"]
         metrics["curve"] = rescore_curve(run, metrics["curve"], metrics["g_kwargs"], eval_samples, args.data_root)
-    target = WEIGHTS_DIR / f"{NAME}.pt"
-    save_checkpoint(state, target)
     manifest_path = WEIGHTS_DIR / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text())
     previous = manifest["models"].get(NAME)
+    # Before the new weights overwrite its file:
     if args.keep_previous_as and keep_previous(manifest, args.keep_previous_as) is not None:
         earlier = list(previous.get("earlier_runs", []))  # the kept one is shipped, not a record
     else:
         earlier = earlier_runs(previous)
+    target = WEIGHTS_DIR / f"{NAME}.pt"
+    save_checkpoint(state, target)
     manifest["models"][NAME] = {
         "file": target.name, "sha256": sha256_of(target), "class": "ACGANGenerator", "kwargs": metrics["g_kwargs"],
         "critic_kwargs": metrics["d_kwargs"], "scale": "tanh", "num_classes": 10,

@@ -501,8 +501,10 @@ def test_ship_script_can_keep_the_generator_it_replaces_under_another_name(tmp_p
     assert (tmp_path / kept["file"]).read_bytes() == b"old weights"
     assert ship.keep_previous({"models": {}}, "acgan_cifar10_no_mode_seeking") is None  # nothing shipped yet
     (tmp_path / "acgan_cifar10.pt").write_bytes(b"changed")  # a file that no longer matches its checksum
+    (tmp_path / kept["file"]).unlink()
     with pytest.raises(SystemExit, match="sha256"):
         ship.keep_previous({"models": {"acgan_cifar10": old}}, "acgan_cifar10_no_mode_seeking")
+    assert not (tmp_path / kept["file"]).exists()  # nothing copied from a file that does not match
 
 
 def test_calibrated_sampler_measures_batchnorm_again_on_a_copy():

@@ -150,6 +150,9 @@ def test_metrics_pick_the_evaluator_of_a_data_set():
 # The CIFAR-10 classifiers ship as their CPU training runs finish; each shipped one is checked
 # against the target of its issue (the evaluator 0.90, reached with mirror averaging; the critic 0.88).
 CIFAR10_CLASSIFIERS = {"cifar10_evaluator": 0.90, "cifar10_critic_classifier": 0.88}
+# What the shipped CIFAR-10 generator reached on 10,000 samples, as targets (issue #28: at least
+# 75 % class accuracy, recall at least 0.30, FD at most 20 in the evaluator's features).
+ACGAN_CIFAR10_TARGETS = {"class_accuracy": 0.75, "recall": 0.30, "fd": 20.0}
 
 
 def _shipped(name: str) -> bool:
@@ -177,15 +180,38 @@ def test_shipped_acgan_draws_cifar10_classes_the_evaluator_recognises():
     info = pretrained_info("acgan_cifar10")
     assert sha256_of(WEIGHTS_DIR / info["file"]) == info["sha256"]
     generator = LabelledGenerator(load_pretrained("acgan_cifar10", device="cpu")).eval()
-    # The shipped snapshot is the run's best of the candidates scored on 10,000 samples.
-    stopped = info["stopped_early"]
-    assert stopped["shipped_step"] == info["training_steps"]
-    assert info["metrics"]["class_accuracy"] == max(c["class_accuracy"] for c in stopped["selection"])
     images, labels = sample_balanced(generator, 500, num_classes=10, generator=torch.Generator().manual_seed(1))
     assert images.shape == (500, 3, 32, 32) and images.min() >= -1 and images.max() <= 1
-    # 78 % on 10,000 samples (chance 10 %, the course's target 70 %); 500 samples vary by about 2 points.
+    # ACGAN_CIFAR10_TARGETS on 10,000 samples (chance 10 %); 500 samples vary by about 2 points.
     accuracy = class_accuracy(load_pretrained("cifar10_evaluator", device="cpu"), images, labels, scale="tanh")
-    assert accuracy >= 0.7
-    assert info["recipe"]["d_fake_class_weight"] == 0.0  # the critic's class head learnt from real images only
+    assert accuracy >= ACGAN_CIFAR10_TARGETS["class_accuracy"] - 0.05
+    # The critic's class head learnt from real images only; the generator also minimised MSGAN's term.
+    assert info["recipe"]["d_fake_class_weight"] == 0.0 and info["recipe"]["mode_seeking"] == 1.0
     # The first run, with the course's loss unchanged (59.4 %), keeps its record beside it.
     assert info["earlier_runs"][-1]["metrics"]["class_accuracy"] < info["metrics"]["class_accuracy"]
+
+
+def test_shipped_acgan_is_the_end_of_a_stable_run_with_variety():
+    info = pretrained_info("acgan_cifar10")
+    # The weights of the run's last evaluation ship, not a snapshot picked before a collapse,
+    # and that evaluation is within 5 points of the run's best.
+    assert "stopped_early" not in info and info["training_steps"] == info["curve"][-1]["step"]
+    best = max(point["class_accuracy"] for point in info["curve"])
+    assert info["curve"][-1]["class_accuracy"] >= best - 0.05
+    metrics = info["metrics"]
+    assert metrics["num_samples"] == 10_000
+    assert metrics["class_accuracy"] >= ACGAN_CIFAR10_TARGETS["class_accuracy"]
+    assert metrics["recall"] >= ACGAN_CIFAR10_TARGETS["recall"]
+    assert metrics["fd"] <= ACGAN_CIFAR10_TARGETS["fd"]
+
+
+def test_the_generator_without_the_mode_seeking_term_ships_beside_it():
+    fix, before = pretrained_info("acgan_cifar10"), pretrained_info("acgan_cifar10_no_mode_seeking")
+    assert sha256_of(WEIGHTS_DIR / before["file"]) == before["sha256"]
+    assert before["recipe"]["mode_seeking"] == 0.0 and before["kwargs"] == fix["kwargs"]
+    # Notebook 04 shows the two side by side. On 10,000 samples the term bought five times the recall
+    # (0.48 against 0.09) and a lower FD (19.9 against 25.4) for 1.1 points of class accuracy (76.9 %
+    # against 78.0 %, the better of the two a snapshot picked by the evaluator before a collapse).
+    assert fix["metrics"]["recall"] > 2 * before["metrics"]["recall"]
+    assert fix["metrics"]["fd"] < before["metrics"]["fd"]
+    assert fix["metrics"]["class_accuracy"] >= before["metrics"]["class_accuracy"] - 0.02

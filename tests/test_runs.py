@@ -447,7 +447,8 @@ def test_acgan_training_script_trains_the_named_shipped_run():
     shipped = json.loads(MANIFEST.read_text())["models"]["acgan_cifar10"]
     assert shipped["run"] == "ACGAN_WGAN_GP_CPU"
     # the run's settings plus the schedule and speed options of the shipped command
-    args = module.parse_args(["--run", "ACGAN_WGAN_GP_CPU", "--lr-decay-from", "0.5", "--bf16", "auto"])
+    args = module.parse_args(["--run", "ACGAN_WGAN_GP_CPU", "--mode-seeking", "1", "--lr-decay-from", "0.3",
+                              "--bf16", "auto"])
     assert module.recipe(args) == shipped["recipe"]
     assert module.parse_args(["--run", "ACGAN_WGAN_GP_CPU", "--lr", "1e-4"]).lr == 1e-4  # options still win
     command = shlex.split(shipped["training_command"])
