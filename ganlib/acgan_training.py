@@ -276,6 +276,7 @@ class LabelledGenerator(nn.Module):
     def __init__(self, G: nn.Module, num_classes: int = 10) -> None:
         super().__init__()
         self.G, self.num_classes, self.z_dim = G, num_classes, G.z_dim
+        self.train(G.training)  # the view starts in G's mode, so that .train()/.eval() calls agree with it
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Args: z ``(n, z_dim)``, labels ``(n,)``. Returns: images ``(n, 3, 32, 32)`` in [-1, 1]."""

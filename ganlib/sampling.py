@@ -20,13 +20,19 @@ from ganlib.noise import sample_z
 
 @contextlib.contextmanager
 def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
-    """Put ``module`` in eval mode inside the block and restore its previous mode after it."""
-    was_training = module.training
+    """Put ``module`` in eval mode inside the block and restore every submodule's previous mode after it.
+
+    Each submodule gets its own mode back, not the top module's: a wrapper made around a model in
+    eval mode (``LabelledGenerator(G)``, in training mode as every new module is) must not leave
+    ``G`` in training mode, where its BatchNorm layers would normalise with each batch's statistics.
+    """
+    modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         yield module
     finally:
-        module.train(was_training)
+        for m, was_training in modes:
+            m.training = was_training
 
 
 @torch.no_grad()

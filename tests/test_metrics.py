@@ -216,3 +216,27 @@ def test_batch_stats_sampling_leaves_the_model_untouched():
     assert model.training  # sampling ran in eval mode and put the model back as it was
     # Batch statistics normalise each batch of 20 to mean 0 before the sigmoid; running ones do not.
     assert not torch.allclose(a, b)
+
+
+def test_scoring_a_wrapped_generator_leaves_it_in_eval_mode():
+    # A view made around a generator in eval mode must not switch the generator to training mode
+    # once it has been scored: its BatchNorm would then normalise each batch with its own statistics.
+    from ganlib.acgan_training import LabelledGenerator
+    from ganlib.models import ACGANGenerator
+    from ganlib.sampling import eval_mode
+
+    torch.manual_seed(0)
+    G = ACGANGenerator(width=4).eval()
+    view = LabelledGenerator(G)
+    assert not view.training  # starts in G's mode
+    z = torch.randn(6, 128)
+    before = G(z)
+    with eval_mode(view):
+        view(z, torch.arange(6) % 10)
+    assert not G.training
+    torch.testing.assert_close(G(z[:2]), before[:2])  # still the running statistics: no batch effect
+    mixed = torch.nn.Sequential(torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3))
+    mixed[1].eval()
+    with eval_mode(mixed):
+        assert not any(m.training for m in mixed.modules())
+    assert [m.training for m in mixed.modules()] == [True, True, False]  # each module's own mode back
