@@ -150,7 +150,7 @@ def test_metrics_pick_the_evaluator_of_a_data_set():
 # The CIFAR-10 classifiers ship as their CPU training runs finish; each shipped one is checked
 # against the target of its issue (the evaluator 0.90, reached with mirror averaging; the critic 0.88).
 CIFAR10_CLASSIFIERS = {"cifar10_evaluator": 0.90, "cifar10_critic_classifier": 0.88}
-# What the shipped CIFAR-10 generator reached on 10,000 samples, as targets (issue #28: at least
+# The targets the shipped CIFAR-10 generator must meet on 10,000 samples (issue #28: at least
 # 75 % class accuracy, recall at least 0.30, FD at most 20 in the evaluator's features).
 ACGAN_CIFAR10_TARGETS = {"class_accuracy": 0.75, "recall": 0.30, "fd": 20.0}
 
