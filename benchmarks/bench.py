@@ -166,20 +166,22 @@ def acgan_sides(args, device):
     from ganlib.acgan_training import acgan_step, make_acgan
     from ganlib.data.cifar10 import load_cifar10_uint8
 
-    images, labels = load_cifar10_uint8(args.data_root, download=False, limit=args.limit)
+    images, labels = load_cifar10_uint8(args.data_root, train=args.cifar_split == "train", download=False,
+                                        limit=args.limit)
     seed_everything(args.seed)
     np.random.seed(args.seed)
     aG, aD = base.GeneratorNet(ACGAN_Z_DIM).to(device), base.CriticNet().to(device)
     optimizer_g = torch.optim.Adam(aG.parameters(), lr=ACGAN_LR, betas=ACGAN_BETAS)
     optimizer_d = torch.optim.Adam(aD.parameters(), lr=ACGAN_LR, betas=ACGAN_BETAS)
     if args.cifar_baseline == "folder":
-        loader = base.cifar_folder_loader(str(Path(args.data_root) / "cifar10" / "train"), args.batch_size,
+        loader = base.cifar_folder_loader(str(Path(args.data_root) / "cifar10" / args.cifar_split), args.batch_size,
                                           workers=args.cifar_workers)
-        data_note = "ImageFolder over the cifar10/train JPEG tree (decoded per image)"
+        data_note = f"ImageFolder over the cifar10/{args.cifar_split} JPEG tree (decoded per image)"
     else:
         loader = base.DataLoader(InMemoryCIFAR(images, labels), batch_size=args.batch_size, shuffle=True,
                                  num_workers=args.cifar_workers, persistent_workers=args.cifar_workers > 0)
-        data_note = "decoded uint8 images in memory, PIL per image like torchvision's CIFAR10"
+        data_note = (f"decoded uint8 cifar10/{args.cifar_split} images in memory, PIL per image like "
+                     "torchvision's CIFAR10")
     data_note += (f", RandomHorizontalFlip + ToTensor + Normalize, shuffle, num_workers={args.cifar_workers}")
 
     def baseline(n: int) -> int:
@@ -196,6 +198,10 @@ def acgan_sides(args, device):
         "baseline_data": data_note,
         "ganlib_data": f"TensorBatches over load_cifar10 on the device ({x.shape[0]} images), "
                        "random_flip on the device"}
+
+
+BUILDERS = {"mlp": mlp_sides, "cgan": cgan_sides, "acgan": acgan_sides}
+"""Each loop's builder: ``(args, device) -> (baseline run, ganlib run, parameters, notes)``."""
 
 
 class InMemoryCIFAR(torch.utils.data.Dataset):
@@ -416,7 +422,7 @@ def machine_info(device: torch.device) -> dict:
 
 
 def markdown_table(results: dict) -> str:
-    lines = ["| loop | device | batch | steps timed | baseline img/s | ganlib img/s | speed-up | H100 target |",
+    lines = ["| loop | device | batch | steps timed | baseline img/s | ganlib img/s | speed-up | GPU goal |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in LOOPS:
         r = results.get("loops", {}).get(name)
@@ -467,6 +473,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers of the MNIST baselines (course: 0)")
     p.add_argument("--cifar-workers", type=int, default=min(8, os.cpu_count() or 1),
                    help="DataLoader workers of the CIFAR-10 baseline")
+    p.add_argument("--cifar-split", choices=("train", "test"), default="train",
+                   help="CIFAR-10 images the ACGAN loops train on (speed only: test's 10,000 travel lighter)")
     p.add_argument("--cifar-baseline", choices=("memory", "folder"), default="memory",
                    help="baseline data: decoded images in memory (like torchvision's CIFAR10) or the JPEG tree")
     p.add_argument("--compile", default=None, nargs="?", const="default",
@@ -515,7 +523,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"device {device} ({device_name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
           f"load average {machine.get('load_average_1_5_15_at_start')}", flush=True)
 
-    builders = {"mlp": mlp_sides, "cgan": cgan_sides, "acgan": acgan_sides}
+    builders = BUILDERS
     for name in args.only:
         steps, warmup = DEFAULT_STEPS[kind][name]
         steps, warmup = args.steps or steps, args.warmup if args.warmup is not None else warmup
@@ -546,6 +554,7 @@ def main(argv: list[str] | None = None) -> dict:
                 entry.update(ganlib_compiled_img_per_s=round(r_comp["img_per_s"], 1), compile_mode=compile_mode)
                 print(f"{name}: ganlib compiled ({compile_mode}) {r_comp['img_per_s']:,.0f} img/s", flush=True)
         results["loops"][name] = entry
+        save(results, args, machine, started_at)
         del built, baseline, ganlib_run
 
     if args.ttq_cap > 0:
@@ -566,20 +575,32 @@ def main(argv: list[str] | None = None) -> dict:
                 entry = time_to_quality(task, args, device, evaluator)
             ttq[task] = {**entry, "device_name": device_name, "measured_at": started_at,
                          "torch_version": torch.__version__, "cpu_threads": torch.get_num_threads()}
+            save(results, args, machine, started_at)
+    table = save(results, args, machine, started_at)
+    print("\n" + table)
+    return results
+
+
+def save(results: dict, args: argparse.Namespace, machine: dict, started_at: str) -> str:
+    """Write the results so far to ``--out`` and its markdown table beside it; returns the table.
+
+    Called after every loop and task, so that a run stopped at a time limit keeps what it measured.
+    """
     if hasattr(os, "getloadavg"):
         machine["load_average_1_5_15_at_end"] = [round(v, 2) for v in os.getloadavg()]
     machine["note"] = args.note
     if args.only:  # the machine block describes the speed loops; --ttq-only leaves it as it was
         results["machine"] = machine
-    if args.ttq_cap > 0:
-        for task in args.ttq_tasks:
-            results["time_to_quality"][task]["machine"] = machine
+    for entry in results.get("time_to_quality", {}).values():
+        if entry.get("measured_at") == started_at:  # measured by this run
+            entry["machine"] = machine
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    tmp.replace(args.out)
     table = markdown_table(results)
     args.out.with_suffix(".md").write_text(table)
-    print("\n" + table)
-    return results
+    return table
 
 
 if __name__ == "__main__":

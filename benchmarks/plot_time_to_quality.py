@@ -6,7 +6,7 @@ its improved recipe), the target as a dashed line and each side's first score th
 as a star.
 
     python benchmarks/plot_time_to_quality.py                       # results.json -> images/time_to_quality.png
-    python benchmarks/plot_time_to_quality.py benchmarks/results_gpu.json --out images/time_to_quality.png
+    python benchmarks/plot_time_to_quality.py /tmp/gpu/bench.json --out /tmp/gpu/time_to_quality.png
 """
 
 from __future__ import annotations

@@ -106,7 +106,11 @@ def _valid_root(value: Any) -> bool:
 # Every notebook starts with these five.
 _COMMON = {
     "smoke": _flag("tiny data and few steps (CI); None: $GAN_COURSE_SMOKE=1 decides"),
-    "use_pretrained": _flag("load the shipped weights instead of training long; None: when no GPU is found"),
+    # True on every device: the notebooks' text describes the shipped models, which a GPU run
+    # compares with the learner's own as a CPU run does; False trains instead of loading.
+    "use_pretrained": Parameter(True, "True or False", lambda v: isinstance(v, bool),
+                                "load the shipped weights (to compare, and where training would take hours); "
+                                "False: train here instead"),
     "data_root": Parameter(None, "None or a folder path (str)", _valid_root,
                            "folder that holds the data; None: $GANLIB_DATA, ./data or ../shared/data"),
     "device": Parameter(None, "None, 'cuda', 'mps', 'cpu' or e.g. 'cuda:1'", _valid_device,

@@ -5,6 +5,7 @@
 #   bash scripts/run_course.sh --smoke           # tiny data, few steps: a few CPU minutes
 #   bash scripts/run_course.sh -p device cpu     # anything else goes to papermill
 #   bash scripts/run_course.sh --in-place        # maintainers: re-execute notebooks/*.ipynb themselves
+#   bash scripts/run_course.sh --only 01,02      # only the notebooks whose names start so
 #
 # Sets up .venv first (scripts/setup_env.sh; fast when nothing changed). Each notebook runs
 # with papermill in the notebooks/ folder, as JupyterLab would run it; the executed copies
@@ -22,12 +23,14 @@ OUT="$ROOT/runs/course"
 extra=()
 smoke=0
 in_place=0
+only=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --smoke) extra+=(-p smoke True); smoke=1 ;;
         --in-place) in_place=1 ;;
         --out) OUT="$(mkdir -p "$2" && cd "$2" && pwd)"; shift ;;
-        -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        --only) only="$2"; shift ;;
+        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) extra+=("$1") ;;
     esac
     shift
@@ -43,6 +46,18 @@ fi
 
 shopt -s nullglob
 notebooks=("$ROOT"/notebooks/[0-9][0-9]_*.ipynb)
+if [[ -n "$only" ]]; then
+    chosen=()
+    for prefix in ${only//,/ }; do
+        matches=("$ROOT"/notebooks/"$prefix"*.ipynb)
+        if [[ ${#matches[@]} -eq 0 ]]; then
+            echo "run_course: --only $only: no notebook in notebooks/ starts with '$prefix'" >&2
+            exit 2
+        fi
+        chosen+=("${matches[@]}")
+    done
+    notebooks=("${chosen[@]}")
+fi
 if [[ ${#notebooks[@]} -eq 0 ]]; then
     echo "run_course: no notebooks found in $ROOT/notebooks" >&2
     exit 1

@@ -29,7 +29,8 @@ def write_idx(path: Path, data: torch.Tensor) -> None:
     path.write_bytes(header + data.numpy().tobytes())
 
 
-def make_tiny_data(root: Path, n_mnist: int = 64, per_class: int = 2) -> None:
+def make_tiny_data(root: Path, n_mnist: int = 64, per_class: int = 2,
+                   cifar_splits: tuple[str, ...] = ("train",)) -> None:
     """A few random MNIST digits in torchvision's raw layout and a tiny CIFAR-10 JPEG tree."""
     from PIL import Image
 
@@ -42,8 +43,8 @@ def make_tiny_data(root: Path, n_mnist: int = 64, per_class: int = 2) -> None:
         images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
         write_idx(raw / f"{split}-images-idx3-ubyte", images)
         write_idx(raw / f"{split}-labels-idx1-ubyte", (torch.arange(n) % 10).to(torch.uint8))
-    for name in CIFAR10_CLASSES:
-        folder = root / "cifar10" / "train" / name
+    for split, name in ((split, name) for split in cifar_splits for name in CIFAR10_CLASSES):
+        folder = root / "cifar10" / split / name
         folder.mkdir(parents=True)
         for i in range(per_class):
             pixels = torch.randint(0, 256, (32, 32, 3), generator=g, dtype=torch.uint8).numpy()
@@ -74,6 +75,48 @@ def test_bench_writes_results_schema(tmp_path, monkeypatch, bench):
     assert "load_average_1_5_15_at_start" in results["machine"]
     table = out.with_suffix(".md").read_text()
     assert table.startswith("| loop |") and "ACGAN + WGAN-GP" in table
+
+
+def test_bench_keeps_each_loop_it_measured_when_a_later_one_fails(tmp_path, monkeypatch, bench):
+    # A GPU call stopped at its time limit must still return the loops measured before.
+    make_tiny_data(tmp_path / "data")
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
+
+    def broken(args, device):
+        raise RuntimeError("stopped")
+
+    monkeypatch.setitem(bench.BUILDERS, "cgan", broken)
+    out = tmp_path / "results.json"
+    with pytest.raises(RuntimeError, match="stopped"):
+        bench.main(["--device", "cpu", "--steps", "1", "--warmup", "1", "--batch-size", "4", "--threads", "1",
+                    "--only", "mlp,cgan", "--data-root", str(tmp_path / "data"), "--out", str(out)])
+    assert set(json.loads(out.read_text())["loops"]) == {"mlp"}
+    assert "MLP GAN" in out.with_suffix(".md").read_text()
+
+
+def test_acgan_loops_can_train_on_the_test_split(tmp_path, monkeypatch, bench):
+    make_tiny_data(tmp_path / "data", cifar_splits=("test",))  # no train split: it must not be read
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "results.json"
+    bench.main(["--device", "cpu", "--steps", "1", "--warmup", "1", "--batch-size", "4", "--threads", "1",
+                "--only", "acgan", "--cifar-split", "test", "--cifar-workers", "0",
+                "--data-root", str(tmp_path / "data"), "--out", str(out)])
+    entry = json.loads(out.read_text())["loops"]["acgan"]
+    assert "cifar10/test" in entry["baseline_data"] and "(20 images)" in entry["ganlib_data"]
+
+
+def test_profile_writes_a_table_for_each_side(tmp_path, monkeypatch, bench):
+    make_tiny_data(tmp_path / "data")
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
+    sys.modules.pop("profile_step", None)
+    import profile_step
+
+    out = tmp_path / "profile.txt"
+    profile_step.main(["--device", "cpu", "--steps", "1", "--warmup", "1", "--batch-size", "4", "--threads", "1",
+                       "--only", "mlp", "--data-root", str(tmp_path / "data"), "--out", str(out)])
+    text = out.read_text()
+    assert "=== MLP GAN, MNIST: baseline (course loop) ===" in text and "=== MLP GAN, MNIST: ganlib ===" in text
+    assert text.count("aten::addmm") >= 2  # the linear layers show up on both sides
 
 
 def test_bench_rejects_unknown_loop(bench):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,22 @@ def test_committed_notebooks_carry_no_per_run_metadata(path):
 def test_run_course_strips_what_it_writes():
     script = (ROOT / "scripts" / "run_course.sh").read_text()
     assert "scripts/clean_notebooks.py" in script and "--in-place" in script
+
+
+def test_run_course_only_runs_the_chosen_notebooks(tmp_path):
+    # A stand-in venv whose python copies each notebook papermill would execute (and cleans nothing):
+    # what lands in --out is what run_course.sh chose to run.
+    import subprocess
+
+    fake = tmp_path / "venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/usr/bin/env bash\n[[ "$1 $2" == "-m papermill" ]] && cp "$3" "$4"\nexit 0\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "GAN_COURSE_VENV": str(tmp_path / "venv"), "GAN_COURSE_NO_SETUP": "1"}
+    run = lambda *args: subprocess.run(["bash", str(ROOT / "scripts" / "run_course.sh"), *args],  # noqa: E731
+                                       capture_output=True, text=True, env=env)
+    done = run("--only", "02,04", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name[:2] for p in (tmp_path / "out").glob("*.ipynb")) == ["02", "04"]
+    refused = run("--only", "09", "--out", str(tmp_path / "none"))
+    assert refused.returncode == 2 and "no notebook in notebooks/ starts with '09'" in refused.stderr

@@ -144,3 +144,20 @@ def test_parameter_table_lists_every_parameter() -> None:
         NOTEBOOKS["05_interpolation_exploration"])
     short = parameter_table("05_interpolation_exploration", include_common=False)
     assert "`seed`" not in short and "`num_steps`" in short
+
+
+@pytest.mark.parametrize("notebook", list(NOTEBOOKS))
+def test_use_pretrained_means_the_same_on_every_device(notebook: str) -> None:
+    # A GPU run with default parameters must take the path a CPU run takes (the one the text
+    # describes): only the parameters cell may set use_pretrained, never from the device found.
+    cells = json.loads((NOTEBOOK_DIR / f"{notebook}.ipynb").read_text())["cells"]
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.lstrip().startswith("%"))
+        for node in ast.walk(ast.parse(source)):
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            assert "use_pretrained" not in names, f"{notebook}, code cell {index} sets use_pretrained"
+        for line in source.splitlines():
+            assert not ("use_pretrained" in line and "cuda" in line), f"{notebook}, code cell {index}: {line.strip()}"
