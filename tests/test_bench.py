@@ -300,3 +300,27 @@ def test_no_host_sync_inside_cuda_steps():
             acgan_step(acgan, x32, y, flip=True)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+def test_gpu_plan_step_stops_at_once_without_its_data_and_says_which(tmp_path):
+    # benchmarks/gpu/device.sh in a tree without carried packs (as a call that forgot one):
+    # exit status 3 and the missing folder named in log.txt, which comes back from the GPU machine.
+    import shutil
+    import subprocess
+
+    repo = tmp_path / "repo"
+    (repo / "benchmarks" / "gpu").mkdir(parents=True)
+    shutil.copy(BENCH_DIR / "gpu" / "device.sh", repo / "benchmarks" / "gpu" / "device.sh")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "OUT": str(out),
+           "GPU_PLAN_TMP": str(tmp_path / "machine"), "GPU_PLAN_DEVICE": "cpu", "HOME": str(tmp_path)}
+    run = lambda *args: subprocess.run(["bash", str(repo / "benchmarks" / "gpu" / "device.sh"), *args],  # noqa: E731
+                                       capture_output=True, text=True, env=env)
+    missing = run("course", "04")
+    assert missing.returncode == 3
+    assert "no cifar10/train in" in (out / "log.txt").read_text()
+    assert "torch" in (out / "env.txt").read_text()  # what the machine had, written before anything else
+    wrapper = tmp_path / "machine" / "gpu-plan-venv" / "bin" / "python"
+    assert wrapper.read_text().startswith("#!/bin/sh\nexec ") and not wrapper.is_symlink()
+    assert run("dance").returncode == 2

@@ -9,7 +9,8 @@
 #   bash benchmarks/gpu/device.sh acgan196 MINUTES      # the course's 196-channel ACGAN, MINUTES of training (6)
 #
 # Every step first sets up what the image lacks, once per machine: the carried wheels (.whl/)
-# into /tmp/site and the carried data (.devdata/*.tar.xz) into /tmp/ganlib-data; a second call
+# into /tmp/site and the carried data (.devdata/*.tar.xz) into /tmp/ganlib-data ($GPU_PLAN_TMP
+# instead of /tmp where set); a second call
 # on the same warm machine finds them there. Everything goes to $OUT as it comes (log.txt,
 # env.txt, then each step's files), so that a call stopped at its limit still returns what it had.
 # GPU_PLAN_DEVICE=cpu runs the same steps on a CPU (benchmarks/gpu/emulate.sh rehearses them here).
@@ -17,8 +18,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 : "${OUT:?set OUT to the folder whose files come back (the device tool sets it)}"
 DEVICE="${GPU_PLAN_DEVICE:-cuda}"
-SITE=/tmp/site
-DATA=/tmp/ganlib-data
+TMP_ROOT="${GPU_PLAN_TMP:-/tmp}"  # where the machine keeps what it set up (tests point it elsewhere)
+SITE="$TMP_ROOT/site"
+DATA="$TMP_ROOT/ganlib-data"
+VENV="$TMP_ROOT/gpu-plan-venv"
 exec > >(tee -a "$OUT/log.txt") 2>&1
 export PYTHONUNBUFFERED=1 TQDM_DISABLE=1 PYTHONDONTWRITEBYTECODE=1
 
@@ -45,10 +48,10 @@ setup() {
     # elsewhere it would not find that venv's packages (the kernel would start without torch).
     # Written beside it and moved into place: writing to the name itself would write through a
     # link left there into whatever it points to (a Python binary, say).
-    mkdir -p /tmp/gpu-plan-venv/bin
-    printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v python3)" > /tmp/gpu-plan-venv/bin/python.new
-    chmod +x /tmp/gpu-plan-venv/bin/python.new
-    mv -f /tmp/gpu-plan-venv/bin/python.new /tmp/gpu-plan-venv/bin/python
+    mkdir -p "$VENV/bin"
+    printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v python3)" > "$VENV/bin/python.new"
+    chmod +x "$VENV/bin/python.new"
+    mv -f "$VENV/bin/python.new" "$VENV/bin/python"
     if [[ ! -s "$OUT/env.txt" ]]; then
         { date -u; nvidia-smi -L 2>/dev/null; nvidia-smi --query-gpu=driver_version,memory.total --format=csv 2>/dev/null
           python3 -c "import sys, torch, torchvision; print(sys.version.split()[0], 'torch', torch.__version__,
@@ -79,13 +82,13 @@ step_tests() {
 step_course() {
     local smoke=() out="$OUT"
     if [[ ${1:-} == --smoke ]]; then
-        smoke=(--smoke); out=/tmp/gpu-plan-smoke; shift  # smoke copies stay there: $OUT keeps the real ones
+        smoke=(--smoke); out="$TMP_ROOT/gpu-plan-smoke"; shift  # smoke copies stay there: $OUT keeps the real ones
     fi
     [[ ${1:-} == *04* ]] && need_data cifar10/train cifar10/test
     [[ ${1:-} == *05* ]] && need_data cifar10/test  # 05 loads acgan_cifar10 (use_pretrained=True)
     [[ ${1:-} == *0[1235]* ]] && need_data MNIST
     stamp "notebooks ${1:?which notebooks, e.g. 01,02} ${smoke[*]} with device=$DEVICE -> $out"
-    GAN_COURSE_VENV=/tmp/gpu-plan-venv GAN_COURSE_NO_SETUP=1 bash scripts/run_course.sh --only "$1" \
+    GAN_COURSE_VENV="$VENV" GAN_COURSE_NO_SETUP=1 bash scripts/run_course.sh --only "$1" \
         --out "$out" "${smoke[@]}" -p device "$DEVICE"
     stamp "run_course exited $?"
 }
@@ -112,7 +115,7 @@ step_profile() {
 
 step_acgan196() {
     need_data cifar10/train cifar10/test
-    local minutes=${1:?training minutes} run=/tmp/acgan196 hours
+    local minutes=${1:?training minutes} run="$TMP_ROOT/acgan196" hours
     hours=$(python3 -c "print($minutes / 60)")
     stamp "ACGAN, width 196, $minutes minutes of training on $DEVICE -> $run"
     # --hours counts training only; evaluations, checkpoints and loading come on top, so the
