@@ -194,7 +194,7 @@ NOTEBOOKS: dict[str, dict[str, Parameter]] = {
         "batch_size": _int(1, "batch of that run", 128, smoke=32),
         "cifar_walks": _int(1, "noise vectors per class walk judged by the CIFAR-10 evaluator", 64, smoke=8),
         "cifar_samples_per_class": _int(1, "CIFAR-10 samples per class and truncation value", 100, smoke=10),
-        "cifar_fallback_steps": _int(1, "steps of a small ACGAN when acgan_cifar10 is not shipped", 300, smoke=4),
+        "cifar_fallback_steps": _int(1, "steps of a small ACGAN when acgan_cifar10 is not loaded", 300, smoke=4),
         "worked_answers": Parameter(False, "True or False", lambda v: isinstance(v, bool),
                                     "run the worked answers of the closing exercises", smoke=True),
     },
