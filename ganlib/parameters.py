@@ -107,10 +107,11 @@ def _valid_root(value: Any) -> bool:
 _COMMON = {
     "smoke": _flag("tiny data and few steps (CI); None: $GAN_COURSE_SMOKE=1 decides"),
     # True on every device: the notebooks' text describes the shipped models, which a GPU run
-    # compares with the learner's own as a CPU run does; False trains instead of loading.
+    # compares with the learner's own as a CPU run does. False skips them (notebook 05 then
+    # trains stand-ins for its two generators).
     "use_pretrained": Parameter(True, "True or False", lambda v: isinstance(v, bool),
-                                "load the shipped weights (to compare, and where training would take hours); "
-                                "False: train here instead"),
+                                "load the shipped weights (to compare with yours, and where training would take "
+                                "hours); False: use only what trains here"),
     "data_root": Parameter(None, "None or a folder path (str)", _valid_root,
                            "folder that holds the data; None: $GANLIB_DATA, ./data or ../shared/data"),
     "device": Parameter(None, "None, 'cuda', 'mps', 'cpu' or e.g. 'cuda:1'", _valid_device,
