@@ -15,14 +15,15 @@ DATA="${GANLIB_DATA:-../shared/data}"
 PYTHON_VERSION="${PYTHON_VERSION:-3.12}"
 LIMIT=$((64 * 1024 * 1024))
 
-# call name, then the paths its `carry` names (README.md's table says why each needs them)
+# call name, then the paths its `carry` names: the rows of README.md's table of sessions, in order
 CALLS=(
-    "tests .whl"
-    "nb-01-02 .whl .devdata/mnist.tar.xz"
-    "nb-03 .whl .devdata/mnist.tar.xz"
-    "nb-04 .whl .devdata/cifar10_train.tar.xz .devdata/cifar10_test.tar.xz"
-    "nb-05 .whl .devdata/mnist.tar.xz .devdata/cifar10_test.tar.xz"
-    "bench .devdata/mnist.tar.xz .devdata/cifar10_test.tar.xz"
+    "tests .whl .devdata/mnist.tar.xz .devdata/cifar10_test.tar.xz"
+    "course-01-02 .whl .devdata/mnist.tar.xz"
+    "course-04 .whl .devdata/cifar10_train.tar.xz .devdata/cifar10_test.tar.xz"
+    "course-05 .whl .devdata/mnist.tar.xz .devdata/cifar10_test.tar.xz"
+    "course-03 .whl .devdata/mnist.tar.xz"
+    "profile .devdata/mnist.tar.xz .devdata/cifar10_test.tar.xz"
+    "bench-ttq .devdata/mnist.tar.xz .devdata/cifar10_test.tar.xz"
     "acgan196 .devdata/cifar10_train.tar.xz .devdata/cifar10_test.tar.xz"
 )
 
@@ -63,7 +64,7 @@ sizes() {
     # what the device tool sends besides the carried paths: tracked files and untracked ones git does not ignore
     tracked=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
         | awk '{s += $1} END {print s}')
-    printf '%-10s %9s  %s\n' call MiB carries
+    printf '%-13s %6s  %s\n' call MiB carries
     for call in "${CALLS[@]}"; do
         set -- $call
         local name=$1; shift
@@ -74,7 +75,7 @@ sizes() {
         done
         status=""
         (( bytes > LIMIT )) && status="  OVER THE 64 MiB LIMIT"
-        printf '%-10s %9.1f  %s%s\n' "$name" "$(echo "$bytes / 1048576" | bc -l)" "$*" "$status"
+        printf '%-13s %6.1f  %s%s\n' "$name" "$(echo "$bytes / 1048576" | bc -l)" "$*" "$status"
     done
     printf '(the working tree alone: %.1f MiB)\n' "$(echo "$tracked / 1048576" | bc -l)"
 }
