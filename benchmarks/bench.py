@@ -43,6 +43,7 @@ import baseline_loops as base
 import numpy as np
 import torch
 
+from ganlib.checkpoints import write_json_atomic
 from ganlib.data import TensorBatches, load_mnist, resolve_data_root
 from ganlib.models import (
     ACGANCritic,
@@ -523,12 +524,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"device {device} ({device_name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
           f"load average {machine.get('load_average_1_5_15_at_start')}", flush=True)
 
-    builders = BUILDERS
     for name in args.only:
         steps, warmup = DEFAULT_STEPS[kind][name]
         steps, warmup = args.steps or steps, args.warmup if args.warmup is not None else warmup
         compile_mode, args.compile = args.compile, None  # time the eager ganlib path first
-        built = builders[name](args, device)
+        built = BUILDERS[name](args, device)
         baseline, ganlib_run, params, notes = built[:4]
         r_base = timed(device, baseline, steps, warmup)
         print(f"{name}: baseline {r_base['img_per_s']:,.0f} img/s", flush=True)
@@ -545,7 +545,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.compile = compile_mode
         if compile_mode and name != "acgan":  # the ACGAN step's gradient penalty stays eager
             try:  # a failing compile must not lose the eager figures above
-                compiled_run = builders[name](args, device)[1]
+                compiled_run = BUILDERS[name](args, device)[1]
                 r_comp = timed(device, compiled_run, steps, warmup)
             except Exception as error:  # noqa: BLE001 - recorded in the results instead
                 entry.update(compile_mode=compile_mode, compile_error=f"{type(error).__name__}: {error}"[:500])
@@ -594,10 +594,7 @@ def save(results: dict, args: argparse.Namespace, machine: dict, started_at: str
     for entry in results.get("time_to_quality", {}).values():
         if entry.get("measured_at") == started_at:  # measured by this run
             entry["machine"] = machine
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    tmp.replace(args.out)
+    write_json_atomic(args.out, results, indent=2)
     table = markdown_table(results)
     args.out.with_suffix(".md").write_text(table)
     return table

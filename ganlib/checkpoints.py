@@ -6,6 +6,7 @@ Checkpoints hold only tensors, numbers, strings, lists and dicts, so they load w
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -46,6 +47,20 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any, indent: int | None = None) -> Path:
+    """Write ``data`` as JSON (and a final newline) to ``path`` through a temporary file beside it.
+
+    A run killed while writing leaves the old file or the new one, never half of one: for
+    records that a long run updates as it goes (a training curve, benchmark results).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=indent) + "\n")
+    tmp.replace(path)
     return path
 
 

@@ -52,7 +52,7 @@ import torch
 from torchvision.utils import save_image
 
 from ganlib.acgan_training import LAMBDA_GP, acgan_step, calibrated_sampler, fixed_grid_noise, make_acgan
-from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint
+from ganlib.checkpoints import load_checkpoint, load_model_state, save_checkpoint, write_json_atomic
 from ganlib.data import TensorBatches, to_unit_range
 from ganlib.data.cifar10 import load_cifar10
 from ganlib.metrics import load_evaluator
@@ -150,13 +150,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def recipe(args: argparse.Namespace) -> dict:
     return {key: getattr(args, key) for key in RECIPE_KEYS}
-
-
-def write_json_atomic(path: Path, data: dict, indent: int | None = None) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so that a killed run never leaves half a file."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=indent))
-    tmp.replace(path)
 
 
 def check_resume(out: Path, args: argparse.Namespace) -> None:

@@ -297,3 +297,13 @@ def test_export_weights_ships_float16_cpu_tensors_that_load_back() -> None:
     assert torch.allclose(restored(z), G(z), atol=1e-2)
     averaged = torch.optim.swa_utils.AveragedModel(G)
     assert "n_averaged" in averaged.state_dict() and "n_averaged" not in export_weights(averaged)
+
+
+def test_json_records_are_replaced_whole(tmp_path):
+    import json
+
+    path = tmp_path / "run" / "curve.json"
+    checkpoints.write_json_atomic(path, {"points": [1]})
+    checkpoints.write_json_atomic(path, {"points": [1, 2]}, indent=1)
+    assert json.loads(path.read_text()) == {"points": [1, 2]} and path.read_text().endswith("]\n}\n")
+    assert [p.name for p in path.parent.iterdir()] == ["curve.json"]  # no temporary file left beside it
